@@ -1,0 +1,1 @@
+"""The Mailgun-compatible HTTP API (FastAPI)."""

@@ -1,0 +1,35 @@
+"""``create_app(services)``: the routers and the error handlers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from tidings import __version__
+from tidings.api import errors
+from tidings.api.deps import Services
+from tidings.api.routes import capture, domains, events, messages, stored
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="tidings",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+    app.state.ready = True
+    errors.install(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        if not request.app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    for module in (messages, events, capture, stored, domains):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,135 @@
+"""Named dependencies: the services a request needs, the caller's key, the path's domain."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tidings.config import Settings
+from tidings.errors import Forbidden, NotFound, Unauthorized
+from tidings.events.record import Recorder
+from tidings.store.repos import domains as domain_repo
+from tidings.store.repos import keys as key_repo
+from tidings.store.repos.domains import Domain
+from tidings.store.repos.keys import ApiKey
+
+CACHE_SECONDS = 5.0
+
+
+@dataclass
+class Services:
+    """What the API layer is handed by ``runtime`` (it never builds these itself)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    recorder: Recorder
+    on_submit: Callable[[], None] | None = None
+    _keys: dict[str, tuple[float, ApiKey]] = field(default_factory=dict)
+    _domains: dict[str, tuple[float, Domain]] = field(default_factory=dict)
+
+    async def authenticate(self, secret: str) -> ApiKey | None:
+        digest = key_repo.digest(secret)
+        hit = self._keys.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self.engine.connect() as conn:
+            key = await key_repo.find(conn, secret=secret)
+        if key is not None:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[digest] = (now + CACHE_SECONDS, key)
+        return key
+
+    async def domain(self, name: str) -> Domain | None:
+        name = name.lower()
+        hit = self._domains.get(name)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self.engine.connect() as conn:
+            found = await domain_repo.get_by_name(conn, name=name)
+        if found is not None:
+            if len(self._domains) > 10_000:
+                self._domains.clear()
+            self._domains[name] = (now + CACHE_SECONDS, found)
+        return found
+
+    def forget_domain(self, name: str) -> None:
+        self._domains.pop(name.lower(), None)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+def _secret(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise Unauthorized("missing credentials")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("malformed credentials") from None
+    # Any user name is accepted (mailgun.js lets users pick one); the password is the key.
+    _, sep, password = decoded.partition(":")
+    if not sep or not password:
+        raise Unauthorized("missing key")
+    return password
+
+
+async def api_key(request: Request, svc: Svc) -> ApiKey:
+    key = await svc.authenticate(_secret(request))
+    if key is None:
+        raise Unauthorized("unknown key")
+    return key
+
+
+Key = Annotated[ApiKey, Depends(api_key)]
+
+
+async def _domain_for(name: str, svc: Services, key: ApiKey, *, sending: bool) -> Domain:
+    if key.domain_id is not None and not sending:
+        raise Forbidden("Forbidden: this key may only send messages")
+    found = await svc.domain(name)
+    if found is None:
+        raise NotFound(f"Domain not found: {name}", domain=name)
+    if key.domain_id is not None and key.domain_id != found.id:
+        raise Forbidden("Forbidden: this key may not send for this domain")
+    if not sending and not key.may_read():
+        raise Forbidden("Forbidden: this key may only send messages")
+    return found
+
+
+async def sending_domain(domain: str, svc: Svc, key: Key) -> Domain:
+    """The path's domain, for a key allowed to send for it."""
+    return await _domain_for(domain, svc, key, sending=True)
+
+
+async def path_domain(domain: str, svc: Svc, key: Key) -> Domain:
+    """The path's domain, for a key allowed to read and manage it."""
+    return await _domain_for(domain, svc, key, sending=False)
+
+
+async def account_key(key: Key) -> ApiKey:
+    """A key allowed to manage the account (not a sending-only key)."""
+    if key.domain_id is not None or not key.may_read():
+        raise Forbidden("Forbidden")
+    return key
+
+
+SendingDomain = Annotated[Domain, Depends(sending_domain)]
+PathDomain = Annotated[Domain, Depends(path_domain)]
+AccountKey = Annotated[ApiKey, Depends(account_key)]

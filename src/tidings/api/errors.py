@@ -1,0 +1,56 @@
+"""The one place errors become HTTP statuses and Mailgun's ``{"message": ...}`` bodies."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from tidings.errors import TidingsError, Unauthorized
+
+log = logging.getLogger("tidings.api")
+
+
+def forbidden() -> Response:
+    # Mailgun answers a bad or missing key with 401 and the bare text "Forbidden".
+    return PlainTextResponse(
+        "Forbidden", status_code=401, headers={"WWW-Authenticate": 'Basic realm="MG API"'}
+    )
+
+
+async def _tidings_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TidingsError)
+    if isinstance(exc, Unauthorized):
+        log.info("401 %s %s", request.method, request.url.path)
+        return forbidden()
+    log.info("%d %s %s: %s", exc.status, request.method, request.url.path, exc)
+    return JSONResponse({"message": exc.message}, status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    text = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"message": text}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+    msg = f"Invalid parameter '{where}': {first.get('msg', 'invalid')}" if where else "Bad request"
+    return JSONResponse({"message": msg}, status_code=400)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("500 %s %s", request.method, request.url.path)
+    return JSONResponse({"message": "Internal Server Error"}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(TidingsError, _tidings_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""One module per resource family; handlers parse, call one service, return."""

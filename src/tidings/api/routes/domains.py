@@ -1,0 +1,160 @@
+"""Domains API: v4 (mailgun.js) and the v3 paths older SDKs still use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from tidings.api.deps import AccountKey, Svc
+from tidings.api.forms import read_form
+from tidings.core.model import Upload
+from tidings.domains import service
+from tidings.errors import BadRequest, NotFound
+from tidings.store.repos import domains as repo
+from tidings.store.repos.domains import Domain
+
+router = APIRouter()
+
+_BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_UPDATABLE_BOOLS = ("require_tls", "skip_verification", "wildcard")
+
+
+def _fields(pairs: list[tuple[str, str | Upload]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in pairs:
+        if isinstance(v, str):
+            out.setdefault(k, v)
+    return out
+
+
+def _bool(name: str, value: str) -> bool:
+    try:
+        return _BOOL[value.strip().lower()]
+    except KeyError:
+        raise BadRequest(f"'{name}' must be true or false, got {value!r}") from None
+
+
+def _options(form: dict[str, str]) -> dict[str, Any]:
+    """The settable domain fields of a create or update form, validated."""
+    opts: dict[str, Any] = {}
+    for name in _UPDATABLE_BOOLS:
+        if name in form:
+            opts[name] = _bool(name, form[name])
+    if "spam_action" in form:
+        if form["spam_action"] not in ("disabled", "block", "tag"):
+            raise BadRequest("'spam_action' must be one of disabled, block, tag")
+        opts["spam_action"] = form["spam_action"]
+    if "web_scheme" in form:
+        if form["web_scheme"] not in ("http", "https"):
+            raise BadRequest("'web_scheme' must be http or https")
+        opts["web_scheme"] = form["web_scheme"]
+    if "web_prefix" in form:
+        prefix = form["web_prefix"].strip().lower()
+        if not prefix or not service._LABEL.match(prefix):
+            raise BadRequest("'web_prefix' must be a single DNS label")
+        opts["web_prefix"] = prefix
+    if "message_ttl" in form:
+        if not form["message_ttl"].isdigit() or not 1 <= int(form["message_ttl"]) <= 7 * 86400:
+            raise BadRequest("'message_ttl' must be a number of seconds up to 604800")
+        opts["message_ttl"] = int(form["message_ttl"])
+    return opts
+
+
+async def _get(svc: Svc, name: str) -> Domain:
+    found = await svc.domain(name)
+    if found is None:
+        raise NotFound("Domain not found")
+    return found
+
+
+@router.get("/v4/domains")
+@router.get("/v3/domains")
+async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONResponse:
+    p = request.query_params
+    limit_raw, skip_raw = p.get("limit", "100"), p.get("skip", "0")
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 1000:
+        raise BadRequest("'limit' must be an integer between 1 and 1000")
+    if not skip_raw.isdigit():
+        raise BadRequest("'skip' must be a non-negative integer")
+    async with svc.engine.connect() as conn:
+        total, items = await repo.list_page(
+            conn,
+            limit=int(limit_raw),
+            skip=int(skip_raw),
+            state=p.get("state") or None,
+            search=p.get("search") or None,
+        )
+    return JSONResponse(
+        {"total_count": total, "items": [service.describe(d, svc.settings) for d in items]}
+    )
+
+
+@router.post("/v4/domains")
+@router.post("/v3/domains")
+async def create_domain(request: Request, svc: Svc, key: AccountKey) -> JSONResponse:
+    form = _fields(await read_form(request, max_bytes=1024 * 1024))
+    if not form.get("name"):
+        raise BadRequest("Missing parameter: 'name'")
+    opts = _options(form)
+    if "dkim_key_size" in form:
+        if form["dkim_key_size"] not in ("1024", "2048"):
+            raise BadRequest("'dkim_key_size' must be 1024 or 2048")
+        opts["dkim_key_size"] = int(form["dkim_key_size"])
+    if form.get("dkim_selector"):
+        if not service._LABEL.match(form["dkim_selector"].lower()):
+            raise BadRequest("'dkim_selector' must be a single DNS label")
+        opts["dkim_selector"] = form["dkim_selector"].lower()
+    async with svc.engine.begin() as conn:
+        domain = await service.add(conn, svc.settings, form["name"], opts)
+    body = {"message": "Domain DNS records have been created", **service.full(domain, svc.settings)}
+    return JSONResponse(body)
+
+
+@router.get("/v4/domains/{name}")
+@router.get("/v3/domains/{name}")
+async def get_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
+    return JSONResponse(service.full(await _get(svc, name), svc.settings))
+
+
+@router.put("/v4/domains/{name}")
+@router.put("/v3/domains/{name}")
+async def update_domain(request: Request, svc: Svc, key: AccountKey, name: str) -> JSONResponse:
+    domain = await _get(svc, name)
+    opts = _options(_fields(await read_form(request, max_bytes=1024 * 1024)))
+    async with svc.engine.begin() as conn:
+        await repo.update_fields(conn, domain_id=domain.id, values=opts)
+        updated = await repo.get_by_id(conn, domain_id=domain.id)
+    svc.forget_domain(domain.name)
+    assert updated is not None
+    return JSONResponse(
+        {"message": "Domain has been updated", **service.full(updated, svc.settings)}
+    )
+
+
+@router.put("/v4/domains/{name}/verify")
+@router.put("/v3/domains/{name}/verify")
+async def verify_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
+    domain = await _get(svc, name)
+    state, seen = await service.verify(domain, svc.settings)
+    async with svc.engine.begin() as conn:
+        await repo.update_fields(conn, domain_id=domain.id, values={"state": state})
+        updated = await repo.get_by_id(conn, domain_id=domain.id)
+    svc.forget_domain(domain.name)
+    assert updated is not None
+    body = {
+        "message": "Domain DNS records have been updated",
+        **service.full(updated, svc.settings, seen),
+    }
+    return JSONResponse(body)
+
+
+@router.delete("/v3/domains/{name}")
+@router.delete("/v4/domains/{name}")
+async def delete_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
+    domain = await _get(svc, name)
+    async with svc.engine.begin() as conn:
+        await repo.delete_domain(conn, domain_id=domain.id)
+    svc.forget_domain(domain.name)
+    return JSONResponse({"message": "Domain will be deleted in the background"})

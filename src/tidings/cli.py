@@ -1,0 +1,229 @@
+"""Thin commands: migrate, serve, domain add, key create, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any, get_args
+
+from tidings.config import Role, Settings, split_hostport
+from tidings.core.vocab import KeyKind, KeyRole
+from tidings.errors import TidingsError
+
+DEMO_DOMAIN = "demo.tidings.test"
+
+
+def _settings(*, migrated: bool = False) -> Settings:
+    """The settings; with ``migrated`` an embedded SQLite store is brought up to date first."""
+    settings = Settings()
+    if migrated and settings.is_sqlite:
+        from tidings.store.migrations import migrate
+
+        migrate(settings.database_url)
+    return settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tidings.store.migrations import migrate
+
+    migrate(_settings().database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tidings.runtime import ROLES_AVAILABLE, Runtime, wait_forever
+    from tidings.store.migrations import migrate
+
+    settings = _settings()
+    role: Role = args.role
+    if role not in ROLES_AVAILABLE:
+        print(
+            f"tidings: role {role!r} is not available in this build yet "
+            f"(available: {', '.join(ROLES_AVAILABLE)})",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.is_sqlite:
+        migrate(settings.database_url)
+    runtime = Runtime(settings, role)
+    if role == "worker":
+
+        async def work() -> None:
+            async with runtime:
+                await wait_forever()
+
+        asyncio.run(work())
+        return 0
+    host, port = split_hostport(settings.http_listen, 8080)
+    print(f"tidings serving the Mailgun API at {settings.base_url} (role {role})", flush=True)
+    uvicorn.run(
+        runtime.asgi(),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+async def _add_domain(settings: Settings, name: str) -> tuple[Any, bool]:
+    from tidings.domains import service
+    from tidings.store.engine import make_engine
+    from tidings.store.repos import domains as repo
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            existing = await repo.get_by_name(conn, name=service.validate_name(name))
+            if existing is not None:
+                return existing, False
+            return await service.add(conn, settings, name), True
+    finally:
+        await engine.dispose()
+
+
+def _print_records(settings: Settings, domain: Any) -> None:
+    from tidings.domains import service
+
+    sending, receiving = service.records(domain, settings)
+    print("DNS records to set:")
+    for rec in sending + receiving:
+        prio = f" {rec.priority}" if rec.priority else ""
+        print(f"  {rec.name}\t{rec.record_type}{prio}\t{rec.value}")
+
+
+def cmd_domain_add(args: argparse.Namespace) -> int:
+    settings = _settings(migrated=True)
+    domain, created = asyncio.run(_add_domain(settings, args.name))
+    print(f"domain {domain.name} {'created' if created else 'already exists'}")
+    _print_records(settings, domain)
+    return 0
+
+
+async def _create_key(settings: Settings, domain_name: str | None, description: str) -> str:
+    from tidings.store.engine import make_engine
+    from tidings.store.repos import domains as domain_repo
+    from tidings.store.repos import keys as key_repo
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            if domain_name:
+                domain = await domain_repo.get_by_name(conn, name=domain_name)
+                if domain is None:
+                    raise TidingsError(f"Domain not found: {domain_name}")
+                _, secret = await key_repo.create(
+                    conn,
+                    kind=KeyKind.DOMAIN,
+                    role=KeyRole.SENDING,
+                    domain_id=domain.id,
+                    description=description,
+                )
+            else:
+                _, secret = await key_repo.create(conn, description=description)
+            return secret
+    finally:
+        await engine.dispose()
+
+
+def cmd_key_create(args: argparse.Namespace) -> int:
+    secret = asyncio.run(_create_key(_settings(migrated=True), args.domain, args.description))
+    kind = f"sending key for {args.domain}" if args.domain else "account key"
+    print(f"created an API key ({kind}); it is shown only now:")
+    print(secret)
+    return 0
+
+
+async def _demo(settings: Settings) -> tuple[str, str | None]:
+    from tidings.store.engine import make_engine
+    from tidings.store.repos import domains as domain_repo
+    from tidings.store.repos import keys as key_repo
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            has_domains = await domain_repo.count(conn) > 0
+            has_keys = await key_repo.count(conn) > 0
+    finally:
+        await engine.dispose()
+    domain = DEMO_DOMAIN
+    if not has_domains:
+        await _add_domain(settings, DEMO_DOMAIN)
+    else:
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                _, items = await domain_repo.list_page(
+                    conn, limit=1, skip=0, state=None, search=None
+                )
+                domain = items[0].name
+        finally:
+            await engine.dispose()
+    secret = None if has_keys else await _create_key(settings, None, "demo key")
+    return domain, secret
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(migrated=True)
+    domain, secret = asyncio.run(_demo(settings))
+    base = settings.base_url
+    print(f"API base URL: {base}")
+    print(f"domain:       {domain}")
+    if secret:
+        print(f"API key:      {secret}   (shown once; `tidings key create` makes another)")
+        key = secret
+    else:
+        print("API key:      one exists (shown only when made); `tidings key create` makes another")
+        key = "KEY"
+    print("try:")
+    print(
+        f"  curl -s --user 'api:{key}' {base}/v3/{domain}/messages "
+        f"-F from='Demo <demo@{domain}>' -F to=you@example.com -F subject=Hello -F text=Hi"
+    )
+    print(f"  curl -s --user 'api:{key}' {base}/v3/{domain}/events")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tidings", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--role", choices=get_args(Role), default="all")
+    serve.set_defaults(func=cmd_serve)
+    domain = sub.add_parser("domain", help="manage domains").add_subparsers(
+        dest="action", required=True
+    )
+    add = domain.add_parser("add", help="create a domain and print its DNS records")
+    add.add_argument("name")
+    add.set_defaults(func=cmd_domain_add)
+    key = sub.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
+    create = key.add_parser("create", help="create an API key; prints it alone on the last line")
+    create.add_argument("--domain", help="make a sending-only key for this domain")
+    create.add_argument("--description", default="")
+    create.set_defaults(func=cmd_key_create)
+    sub.add_parser("demo", help="create a demo domain and key if none exist").set_defaults(
+        func=cmd_demo
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        code = args.func(args)
+    except TidingsError as exc:
+        print(f"tidings: {exc.message}", file=sys.stderr)
+        code = 1
+    raise SystemExit(code)

@@ -1,0 +1,66 @@
+"""Parsing and checking the address fields of a send (``from``, ``to``, ``cc``, ``bcc``).
+
+A field may repeat and each value may be a comma-separated list; display names may be
+quoted (``"Doe, Jane" <j@x.org>``) or RFC 2047 encoded (anymail encodes non-ASCII names).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+
+from tidings.core.model import Address
+
+__all__ = ["is_valid_email", "parse_addresses", "unique"]
+
+# One dot-atom-ish local part (no spaces, brackets or quotes) and a domain of labels made
+# of letters, digits and inner hyphens; Unicode letters are allowed (EAI / IDN).
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_EMAIL = re.compile(rf"[^\s@<>()\[\]\\,;:\"]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
+# Values without quotes, brackets or comments are bare lists: split on commas, skip the parser.
+_SIMPLE = re.compile(r"[^\"<>()]*")
+
+
+def is_valid_email(email: str) -> bool:
+    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
+
+
+def _decode_name(name: str) -> str:
+    if "=?" not in name:
+        return name
+    try:
+        return str(make_header(decode_header(name)))
+    except (LookupError, UnicodeDecodeError, ValueError):
+        return name
+
+
+def parse_addresses(value: str) -> tuple[Address, ...] | None:
+    """All addresses in one field value; ``None`` when any of them is not valid."""
+    if _SIMPLE.fullmatch(value):
+        pairs = [("", part.strip()) for part in value.split(",")]
+    else:
+        pairs = getaddresses([value])
+    out: list[Address] = []
+    for name, email in pairs:
+        if not email:
+            if name:
+                return None
+            continue
+        if not is_valid_email(email):
+            return None
+        out.append(Address(_decode_name(name.strip()), email))
+    return tuple(out)
+
+
+def unique(addresses: Iterable[Address]) -> tuple[Address, ...]:
+    """Drop repeated addresses (case-insensitive), keeping the first of each."""
+    seen: set[str] = set()
+    out: list[Address] = []
+    for addr in addresses:
+        key = addr.email.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(addr)
+    return tuple(out)

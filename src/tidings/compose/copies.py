@@ -1,0 +1,79 @@
+"""One ``RecipientCopy`` per envelope recipient, and the ``Composed`` record around them.
+
+Without recipient-variables every copy shares the message's headers and data. With
+them (a batch send) each copy gets its own Message-ID, headers and ``v:`` values with
+``%recipient.*%`` substituted; ``personalize`` applies the same to the stored template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.compose.variables import by_address, substitute, values_for
+from tidings.core.ids import strip_brackets
+from tidings.core.model import Address, Composed, RecipientCopy, SendRequest
+
+__all__ = ["finish", "recipient_copies"]
+
+
+def recipient_copies(
+    req: SendRequest,
+    recipients: tuple[Address, ...],
+    headers: dict[str, str],
+    *,
+    own_to: bool,
+    fallback_id: str,
+) -> tuple[RecipientCopy, ...]:
+    """Copies for ``recipients``.
+
+    ``own_to``: a batch copy's To is only its recipient. ``fallback_id``: the Message-ID of
+    a batch copy whose ``h:Message-Id`` substitutes to nothing (its variable is missing).
+    """
+    if req.recipient_variables is None:
+        return tuple(
+            RecipientCopy(a.email, headers["message-id"], dict(headers), dict(req.variables), None)
+            for a in recipients
+        )
+    table = by_address(req.recipient_variables)
+    copies: list[RecipientCopy] = []
+    for addr in recipients:
+        values = values_for(table, addr.email)
+
+        def sub(text: str, email: str = addr.email, values: dict[str, Any] = values) -> str:
+            return substitute(text, email, values)
+
+        message_id = strip_brackets(sub(headers["message-id"])) or fallback_id
+        own = {
+            "from": sub(headers["from"]),
+            "to": addr.formatted if own_to else sub(headers["to"]),
+            "subject": sub(headers["subject"]),
+            "message-id": message_id,
+        }
+        variables = {k: sub(v) for k, v in req.variables.items()}
+        copies.append(RecipientCopy(addr.email, message_id, own, variables, values))
+    return tuple(copies)
+
+
+def finish(
+    req: SendRequest,
+    mime: bytes,
+    headers: dict[str, str],
+    *,
+    envelope_sender: str,
+    attachments: list[dict[str, Any]],
+    own_to: bool,
+    fallback_id: str,
+) -> Composed:
+    """Assemble the ``Composed`` record for a message whose bytes are ``mime``."""
+    return Composed(
+        message_id=headers["message-id"],
+        mime=mime,
+        size=len(mime),
+        headers=headers,
+        attachments=attachments,
+        recipients=recipient_copies(
+            req, req.recipients, headers, own_to=own_to, fallback_id=fallback_id
+        ),
+        envelope_sender=envelope_sender,
+        request=req,
+    )

@@ -1,0 +1,126 @@
+"""``messages.mime``: checking an uploaded RFC 5322 message and adding our headers to it.
+
+The body is kept byte for byte (line ends become CRLF); only the header block is
+rewritten: ``h:`` headers replace same-named ones, Message-ID and Date are added when
+missing, Bcc is removed, and X-Mailgun-Tag / X-Mailgun-Variables are appended.
+Envelope recipients are the form's ``to`` values, never the message's To.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from email.utils import format_datetime
+from typing import Any
+
+from tidings.compose.addresses import parse_addresses
+from tidings.compose.copies import finish
+from tidings.compose.headers import (
+    CRLF,
+    encode_header,
+    given_message_id,
+    mailgun_headers,
+)
+from tidings.compose.limits import check_size
+from tidings.compose.rawmime import Entity, content_type, invalid, split
+from tidings.core import ids
+from tidings.core.model import Composed, SendRequest
+
+__all__ = ["check_mime", "compose_mime"]
+
+#: ``h:`` headers that are not copied into an uploaded message (see ``compose.mime``).
+_DROPPED = frozenset({"mime-version", "content-type", "content-transfer-encoding", "bcc"})
+
+
+def _parse(data: bytes) -> tuple[Entity, str]:
+    """The split message and the bare address of its first From; raises ``BadRequest``."""
+    raw = split(data)
+    if not raw.headers:
+        raise invalid("it has no headers")
+    sender = raw.get("from")
+    if sender is None:
+        raise invalid("it has no From header")
+    addresses = parse_addresses(sender)
+    if not addresses:
+        raise invalid(f"its From header is not a valid address: {sender!r}")
+    kind, params = content_type(raw.get("content-type"))
+    if kind.startswith("multipart/"):
+        boundary = params.get("boundary")
+        if not boundary:
+            raise invalid("it is multipart but has no boundary")
+        if f"--{boundary}".encode("utf-8", errors="replace") not in raw.body:
+            raise invalid(f"its multipart boundary {boundary!r} is not in the body")
+    return raw, addresses[0].email
+
+
+def check_mime(data: bytes) -> None:
+    """Raise ``BadRequest`` unless ``data`` has RFC 5322 headers with a valid From."""
+    _parse(data)
+
+
+def _attachments(mime: bytes, raw: Entity) -> list[dict[str, Any]]:
+    if not content_type(raw.get("content-type"))[0].startswith("multipart/"):
+        return []
+    msg = BytesParser(policy=policy.default).parsebytes(mime)
+    out: list[dict[str, Any]] = []
+    for part in msg.walk():
+        if part.get_content_disposition() == "attachment":
+            payload = part.get_payload(decode=True)
+            out.append(
+                {
+                    "filename": part.get_filename() or "",
+                    "content-type": part.get_content_type(),
+                    "size": len(payload) if isinstance(payload, bytes) else 0,
+                }
+            )
+    return out
+
+
+def _rewrite_head(raw: Entity, req: SendRequest, message_id: str, now: float) -> bytes:
+    """The new header block (CRLF-terminated lines, no blank line)."""
+    drop = {n.lower() for n, _ in req.headers if n.lower() not in _DROPPED} | {"bcc"}
+    if req.variables:
+        drop.add("x-mailgun-variables")
+    kept = [line for name, line in raw.headers if name.lower() not in drop]
+    added: list[str] = []
+    if "message-id" in drop or raw.get("message-id") is None:
+        added.append(f"Message-ID: <{message_id}>{CRLF}")
+    if raw.get("date") is None:
+        added.append(f"Date: {format_datetime(datetime.fromtimestamp(now, UTC))}{CRLF}")
+    for name, value in req.headers:
+        if name.lower() not in _DROPPED and name.lower() != "message-id":
+            added.append(encode_header(name, value))
+    added.append(mailgun_headers(req))
+    return b"".join(kept) + "".join(added).encode("utf-8")
+
+
+def compose_mime(
+    req: SendRequest, *, domain: str, now: float, max_message_bytes: int | None = None
+) -> Composed:
+    """The ``Composed`` record of a ``messages.mime`` send (``req.mime`` holds the upload)."""
+    raw, envelope_sender = _parse(req.mime or b"")
+    generated = ids.message_id(domain)
+    message_id = (
+        given_message_id(req) or ids.strip_brackets(raw.get("message-id") or "") or generated
+    )
+    head = _rewrite_head(raw, req, message_id, now)
+    mime = head + b"\r\n" + raw.body
+    if max_message_bytes is not None:
+        check_size(len(mime), max_message_bytes)
+    final = split(head, normalize=False)
+    headers = {
+        "from": final.get("from") or "",
+        "to": final.get("to") or "",
+        "subject": final.get("subject") or "",
+        "message-id": message_id,
+    }
+    return finish(
+        req,
+        mime,
+        headers,
+        envelope_sender=envelope_sender,
+        attachments=_attachments(mime, raw),
+        own_to=False,
+        fallback_id=generated,
+    )

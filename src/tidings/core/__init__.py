@@ -1,0 +1,1 @@
+"""Mailgun vocabulary, the frozen records passed between layers, ids and the clock. No I/O."""

@@ -1,0 +1,1 @@
+"""Handing messages to a transport and recording the outcome."""

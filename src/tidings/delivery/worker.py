@@ -1,0 +1,219 @@
+"""The delivery worker: lease due deliveries, hand each to the transport, record the outcome.
+
+Outcome and the delivery row's new state are written in one unit, so an event is never
+recorded for a state that did not commit (and the reverse).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tidings.compose.mime import personalize
+from tidings.core import clock
+from tidings.core.model import RecipientCopy
+from tidings.core.vocab import DeliveryState, Reason, Severity
+from tidings.delivery.transport import DeliveryOutcome, Envelope, Outcome, Transport
+from tidings.events import render
+from tidings.events.record import Recorder
+from tidings.queue.lease import lease_deliveries
+from tidings.queue.schedule import retry_delay
+from tidings.queue.worker import Worker
+from tidings.store.committer import WriteUnit
+from tidings.store.tables import deliveries, messages
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+class _MessageCache:
+    """Recently used messages, so a batch of copies loads its message once."""
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str], tuple[bytes | None, Row]] = OrderedDict()
+
+    def get(self, key: tuple[int, str]) -> tuple[bytes | None, Row] | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[int, str], value: tuple[bytes | None, Row]) -> None:
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+class DeliveryWorker(Worker[Row]):
+    name = "delivery"
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        recorder: Recorder,
+        transport: Transport,
+        concurrency: int,
+        poll_seconds: float,
+        lease_seconds: int,
+    ) -> None:
+        super().__init__(concurrency=concurrency, poll_seconds=poll_seconds)
+        self.engine = engine
+        self.recorder = recorder
+        self.transport = transport
+        self.lease_us = lease_seconds * 1_000_000
+        self._cache = _MessageCache()
+        self.add_chore(60.0, self.purge_expired)
+
+    async def lease(self, limit: int) -> list[Row]:
+        return await lease_deliveries(
+            self.engine, now_us=clock.now_us(), lease_us=self.lease_us, limit=limit
+        )
+
+    async def _message(self, domain_id: int, key: str) -> tuple[bytes | None, Row] | None:
+        cached = self._cache.get((domain_id, key))
+        if cached is not None:
+            return cached
+        m = messages.c
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(m.mime, m.meta).where(
+                        and_(m.domain_id == domain_id, m.storage_key == key)
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        value = (row.mime, row.meta)
+        self._cache.put((domain_id, key), value)
+        return value
+
+    async def handle(self, job: Row) -> None:
+        found = await self._message(job["domain_id"], job["storage_key"])
+        dmeta: Row = job["meta"]
+        attempt: int = job["attempts"]
+        mime = found[0] if found else None
+        if found is None or mime is None:
+            msg = found[1] if found else None
+            outcome = DeliveryOutcome(
+                outcome=Outcome.PERMANENT,
+                code=0,
+                message="",
+                description="The stored message expired before it could be delivered",
+                reason=Reason.OLD.value,
+            )
+            await self._record(job, msg, dmeta, outcome, attempt)
+            return
+        msg = found[1]
+        if msg.get("flags", {}).get("is-test-mode"):
+            # o:testmode: processed but not sent; Mailgun reports code 650.
+            outcome = DeliveryOutcome(outcome=Outcome.DELIVERED, code=650, message="Test mode")
+            await self._record(job, msg, dmeta, outcome, attempt)
+            return
+        copy = RecipientCopy(
+            recipient=job["recipient"],
+            message_id=dmeta["message-id"],
+            headers=dmeta["headers"],
+            variables=dmeta["user-variables"],
+            substitutions=dmeta.get("substitutions"),
+        )
+        data = personalize(mime, copy)
+        envelope = Envelope(
+            domain_id=job["domain_id"],
+            sender=msg["envelope-sender"],
+            recipient=job["recipient"],
+            message_id=dmeta["message-id"],
+            subject=(dmeta.get("headers") or msg["headers"]).get("subject", ""),
+        )
+        outcome = await self.transport.send(envelope, data)
+        await self._record(job, msg, dmeta, outcome, attempt)
+
+    async def _record(
+        self, job: Row, msg: Row | None, dmeta: Row, outcome: DeliveryOutcome, attempt: int
+    ) -> None:
+        now = clock.now()
+        d = deliveries.c
+        key = and_(d.domain_id == job["domain_id"], d.id == job["id"])
+        unit = WriteUnit()
+        status = outcome.status(attempt)
+        ip = self.transport.sending_ip
+        payload: Row | None = None
+        if outcome.outcome is Outcome.DELIVERED:
+            unit.statements.append(
+                update(deliveries).where(key).values(state=DeliveryState.DELIVERED.value)
+            )
+            if msg is not None:
+                payload = render.delivered(
+                    ts=now,
+                    msg=msg,
+                    dlv=dmeta,
+                    recipient=job["recipient"],
+                    status=status,
+                    sending_ip=ip,
+                )
+        else:
+            delay = retry_delay(attempt) if outcome.outcome is Outcome.TEMPORARY else None
+            severity = Severity.TEMPORARY if delay is not None else Severity.PERMANENT
+            reason = Reason(outcome.reason)
+            if outcome.outcome is Outcome.TEMPORARY and delay is None:
+                reason = Reason.OLD
+            if delay is not None:
+                status["retry-seconds"] = delay
+                values: Row = {"due_us": round((now + delay) * 1_000_000), "lease_until_us": 0}
+            else:
+                values = {"state": DeliveryState.FAILED.value}
+            unit.statements.append(update(deliveries).where(key).values(**values))
+            if msg is not None:
+                payload = render.failed(
+                    ts=now,
+                    msg=msg,
+                    dlv=dmeta,
+                    recipient=job["recipient"],
+                    status=status,
+                    severity=severity,
+                    reason=reason,
+                    sending_ip=ip,
+                )
+        if payload is not None:
+            self.recorder.attach(unit, job["domain_id"], [payload])
+        await self.recorder.committer.submit(unit)
+
+    async def purge_expired(self) -> None:
+        """Drop messages past their retention and the finished deliveries that point at them."""
+        now_us = clock.now_us()
+        m = messages.c
+        async with self.engine.begin() as conn:
+            expired = (
+                await conn.execute(select(m.domain_id, m.storage_key).where(m.expires_us < now_us))
+            ).all()
+            for domain_id, key in expired:
+                pending = (
+                    await conn.execute(
+                        select(deliveries.c.id)
+                        .where(
+                            and_(
+                                deliveries.c.domain_id == domain_id,
+                                deliveries.c.storage_key == key,
+                                deliveries.c.state == DeliveryState.QUEUED.value,
+                            )
+                        )
+                        .limit(1)
+                    )
+                ).first()
+                if pending is not None:
+                    continue
+                await conn.execute(
+                    delete(deliveries).where(
+                        and_(deliveries.c.domain_id == domain_id, deliveries.c.storage_key == key)
+                    )
+                )
+                await conn.execute(
+                    delete(messages).where(and_(m.domain_id == domain_id, m.storage_key == key))
+                )

@@ -1,0 +1,1 @@
+"""The event log: record (group commit + listeners), query (filters, paging), render (JSON)."""

@@ -1,0 +1,102 @@
+"""The generic worker loop: lease, handle, sleep; periodic chores.
+
+A worker implements ``lease(limit)`` and ``handle(job)``; the loop keeps up to ``concurrency``
+jobs running, wakes at once when ``wake()`` is called (a local submit) and otherwise polls.
+A crash inside ``handle`` is logged and the job's lease simply runs out, so another pass
+retries it: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+J = TypeVar("J")
+
+
+class Worker(Generic[J]):
+    name = "worker"
+
+    def __init__(self, *, concurrency: int, poll_seconds: float) -> None:
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._chores: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+        self._chore_due: list[float] = []
+
+    async def lease(self, limit: int) -> list[J]:
+        raise NotImplementedError
+
+    async def handle(self, job: J) -> None:
+        raise NotImplementedError
+
+    def add_chore(self, every_seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
+        self._chores.append((every_seconds, chore))
+        self._chore_due.append(0.0)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            await self._run_chores()
+            free = self.concurrency - len(self._running)
+            jobs: list[J] = []
+            if free > 0:
+                try:
+                    jobs = await self.lease(free)
+                except Exception:
+                    log.exception("%s: lease failed", self.name)
+            for job in jobs:
+                task = asyncio.create_task(self._handle(job))
+                self._running.add(task)
+                task.add_done_callback(self._done)
+            if jobs and len(jobs) == free:
+                await asyncio.sleep(0)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._running.discard(task)
+        self._wake.set()
+
+    async def _handle(self, job: J) -> None:
+        try:
+            await self.handle(job)
+        except Exception:
+            log.exception(
+                "%s: job failed; its lease will run out and it will be retried", self.name
+            )
+
+    async def _run_chores(self) -> None:
+        now = time.monotonic()
+        for i, (every, chore) in enumerate(self._chores):
+            if now >= self._chore_due[i]:
+                self._chore_due[i] = now + every
+                try:
+                    await chore()
+                except Exception:
+                    log.exception("%s: chore failed", self.name)

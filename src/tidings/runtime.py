@@ -1,0 +1,119 @@
+"""The composition root: builds the engine, the writer, the workers and the apps; wires listeners.
+
+Nothing imports this module but ``cli`` and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+from fastapi import FastAPI
+from sqlalchemy import delete
+
+from tidings.api.app import create_app
+from tidings.api.deps import Services
+from tidings.config import Role, Settings
+from tidings.core import clock
+from tidings.core.vocab import DeliveryMode
+from tidings.delivery.capture import CaptureTransport
+from tidings.delivery.transport import Transport
+from tidings.delivery.worker import DeliveryWorker
+from tidings.events.record import Recorder
+from tidings.store.committer import GroupCommitter
+from tidings.store.engine import make_engine
+from tidings.store.tables import events
+
+log = logging.getLogger("tidings")
+
+ROLES_AVAILABLE: tuple[Role, ...] = ("api", "worker", "all")
+
+
+class Runtime:
+    """Everything one process runs, for ``role``; ``async with Runtime(settings) as rt``."""
+
+    def __init__(self, settings: Settings, role: Role = "all") -> None:
+        if role not in ROLES_AVAILABLE:
+            raise ValueError(
+                f"role {role!r} is not available yet: this build serves "
+                + ", ".join(ROLES_AVAILABLE)
+            )
+        self.settings = settings
+        self.role = role
+        self.engine = make_engine(settings.database_url, pool_size=20)
+        self.committer = GroupCommitter(
+            self.engine, max_units=settings.commit_max_rows, window_ms=settings.commit_window_ms
+        )
+        self.recorder = Recorder(self.committer)
+        self.worker: DeliveryWorker | None = None
+        if role in ("worker", "all"):
+            self.worker = DeliveryWorker(
+                engine=self.engine,
+                recorder=self.recorder,
+                transport=self._transport(),
+                concurrency=settings.worker_concurrency,
+                poll_seconds=settings.worker_poll_seconds,
+                lease_seconds=settings.lease_seconds,
+            )
+            self.worker.add_chore(3600.0, self.purge_old_events)
+        self.services = Services(
+            settings=settings,
+            engine=self.engine,
+            recorder=self.recorder,
+            on_submit=self.worker.wake if self.worker else None,
+        )
+        self.app: FastAPI = create_app(self.services)
+
+    def _transport(self) -> Transport:
+        mode = self.settings.delivery_mode
+        if mode is DeliveryMode.CAPTURE:
+            return CaptureTransport(self.committer)
+        raise ValueError(
+            f"delivery mode {mode.value!r} arrives with real SMTP delivery; use 'capture' for now"
+        )
+
+    async def purge_old_events(self) -> None:
+        cutoff = clock.now_us() - self.settings.events_retention_days * 86400 * 1_000_000
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(events).where(events.c.ts_us < cutoff))
+
+    async def start(self) -> None:
+        await self.committer.start()
+        if self.worker is not None:
+            self.worker.start()
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.committer.stop()
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def asgi(self) -> FastAPI:
+        """The app with a lifespan that starts and stops this runtime (for uvicorn)."""
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        self.app.router.lifespan_context = lifespan
+        return self.app
+
+
+async def wait_forever() -> None:
+    await asyncio.Event().wait()

@@ -1,0 +1,52 @@
+"""The capture inbox: list (newest first, paged, filtered) and the raw message."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import httpx
+
+from tests.conftest import BASE_URL, Account
+from tests.support.polling import events_for
+
+
+async def test_capture_inbox(client: httpx.AsyncClient, account: Account) -> None:
+    mids = []
+    for i in range(3):
+        r = await client.post(
+            f"/v3/{account.domain}/messages",
+            data={
+                "from": "s@example.test",
+                "to": f"r{i}@example.org",
+                "subject": f"Captured {i}",
+                "html": f"<p>hello {i}</p>",
+            },
+        )
+        mids.append(r.json()["id"][1:-1])
+    await events_for(client, account.domain, want=3, event="delivered")
+    page = (await client.get(f"/v3/{account.domain}/capture", params={"limit": "2"})).json()
+    assert [i["subject"] for i in page["items"]] == ["Captured 2", "Captured 1"]
+    item = page["items"][0]
+    assert item["message-id"] == mids[2] and item["recipient"] == "r2@example.org"
+    assert isinstance(item["received-at"], float)
+    assert all(v.startswith(BASE_URL) for v in page["paging"].values())
+    nxt = (await client.get(page["paging"]["next"])).json()
+    assert [i["subject"] for i in nxt["items"]] == ["Captured 0"]
+    only = (
+        await client.get(f"/v3/{account.domain}/capture", params={"recipient": "r1@example.org"})
+    ).json()
+    assert [i["subject"] for i in only["items"]] == ["Captured 1"]
+
+    raw = await client.get(f"/v3/{account.domain}/capture/{item['id']}")
+    assert raw.status_code == 200
+    assert raw.headers["content-type"].startswith("message/rfc822")
+    msg = email.message_from_bytes(raw.content, policy=policy.default)
+    assert msg["Subject"] == "Captured 2"
+    assert msg["Message-ID"] == f"<{mids[2]}>"
+
+    assert (await client.get(f"/v3/{account.domain}/capture/nope")).status_code == 404
+    bad = await client.get(f"/v3/{account.domain}/capture", params={"limit": "500"})
+    assert bad.status_code == 400
+    bad = await client.get(f"/v3/{account.domain}/capture/page/!!!")
+    assert bad.status_code == 400

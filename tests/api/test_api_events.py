@@ -1,0 +1,241 @@
+"""The Events API: ranges, direction, filters, paging with stable cursors, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BASE_URL, Account
+from tests.support.polling import events_for
+from tidings.core import clock
+from tidings.events import render
+from tidings.runtime import Runtime
+
+
+def _payload(i: int, event: str, ts: float, **over: Any) -> dict[str, Any]:
+    msg = {
+        "headers": {
+            "to": f"user{i}@example.org",
+            "message-id": f"m{i}@example.test",
+            "from": "Sender <sender@example.test>",
+            "subject": f"Subject {i}",
+        },
+        "attachments": [],
+        "size": 1000 + i,
+        "tags": over.pop("tags", ["bulk-email"]),
+        "user-variables": {},
+        "storage": {"url": "u", "key": "k"},
+        "envelope-sender": "sender@example.test",
+        "recipients": [f"user{i}@example.org"],
+    }
+    dlv: dict[str, Any] = {}
+    rcpt = f"user{i}@example.org"
+    if event == "accepted":
+        p = render.accepted(ts=ts, msg=msg, dlv=dlv, recipient=rcpt)
+    else:
+        p = render.delivered(
+            ts=ts, msg=msg, dlv=dlv, recipient=rcpt, status={"code": 250}, sending_ip="1.2.3.4"
+        )
+    p.update(over)
+    return p
+
+
+async def _seed(rt: Runtime, domain: str, n: int, start: float) -> list[dict[str, Any]]:
+    from tidings.store.repos import domains as repo
+
+    async with rt.engine.connect() as conn:
+        d = await repo.get_by_name(conn, name=domain)
+    assert d is not None
+    payloads = [_payload(i, "accepted" if i % 2 == 0 else "delivered", start + i) for i in range(n)]
+    await rt.recorder.record(d.id, payloads)
+    return payloads
+
+
+async def _walk(client: httpx.AsyncClient, first: str, params: dict[str, str]) -> list[str]:
+    seen: list[str] = []
+    r = await client.get(first, params=params)
+    for _ in range(50):
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if not body["items"]:
+            return seen
+        seen += [e["id"] for e in body["items"]]
+        assert body["paging"]["next"].startswith(BASE_URL + "/v3/")
+        r = await client.get(body["paging"]["next"])
+    raise AssertionError("paging did not end")
+
+
+async def test_paging_ascending_and_descending(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 1000
+    seeded = await _seed(runtime, account.domain, 25, start)
+    ids = [p["id"] for p in seeded]
+    url = f"/v3/{account.domain}/events"
+    asc = await _walk(client, url, {"begin": str(start), "ascending": "yes", "limit": "7"})
+    assert asc == ids
+    desc = await _walk(client, url, {"limit": "10"})
+    assert desc == ids[::-1]
+    # begin + end: begin inclusive, end exclusive, direction from their order
+    r = await client.get(url, params={"begin": str(start + 5), "end": str(start + 10)})
+    assert [e["id"] for e in r.json()["items"]] == ids[5:10]
+    r = await client.get(url, params={"begin": str(start + 10), "end": str(start + 5)})
+    assert [e["id"] for e in r.json()["items"]] == ids[6:11][::-1]
+    # RFC 2822 dates work as well as epoch seconds
+    from email.utils import formatdate
+
+    r = await client.get(
+        url, params={"begin": formatdate(start + 20, usegmt=True), "ascending": "yes"}
+    )
+    assert [e["id"] for e in r.json()["items"]] == ids[20:]
+
+
+async def test_identical_requests_get_identical_paging(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    await _seed(runtime, account.domain, 5, clock.now() - 100)
+    url = f"/v3/{account.domain}/events"
+    a = (await client.get(url, params={"limit": "2"})).json()["paging"]
+    b = (await client.get(url, params={"limit": "2"})).json()["paging"]
+    assert a == b
+    assert set(a) == {"first", "last", "next", "previous"}
+    for link in a.values():
+        token = link.rsplit("/", 1)[1]
+        assert "/" not in token and "?" not in token and link.startswith(BASE_URL)
+
+
+async def test_trailing_next_sees_new_events_once(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 100
+    seeded = await _seed(runtime, account.domain, 3, start)
+    url = f"/v3/{account.domain}/events"
+    r = (await client.get(url, params={"begin": str(start), "ascending": "yes"})).json()
+    assert [e["id"] for e in r["items"]] == [p["id"] for p in seeded]
+    nxt = r["paging"]["next"]
+    empty = (await client.get(nxt)).json()
+    assert empty["items"] == []
+    assert empty["paging"]["next"] == nxt  # re-polling the same URL is stable
+    more = await _seed(runtime, account.domain, 2, start + 50)
+    got = (await client.get(nxt)).json()
+    assert [e["id"] for e in got["items"]] == [p["id"] for p in more]
+    again = (await client.get(got["paging"]["next"])).json()
+    assert again["items"] == []
+
+
+async def test_previous_and_last(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 100
+    ids = [p["id"] for p in await _seed(runtime, account.domain, 9, start)]
+    url = f"/v3/{account.domain}/events"
+    p1 = (
+        await client.get(url, params={"begin": str(start), "ascending": "yes", "limit": "3"})
+    ).json()
+    p2 = (await client.get(p1["paging"]["next"])).json()
+    assert [e["id"] for e in p2["items"]] == ids[3:6]
+    back = (await client.get(p2["paging"]["previous"])).json()
+    assert [e["id"] for e in back["items"]] == ids[0:3]
+    last = (await client.get(p2["paging"]["last"])).json()
+    assert [e["id"] for e in last["items"]] == ids[6:9]
+    first = (await client.get(p2["paging"]["first"])).json()
+    assert [e["id"] for e in first["items"]] == ids[0:3]
+
+
+async def test_token_wins_over_repeated_query(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 100
+    ids = [p["id"] for p in await _seed(runtime, account.domain, 6, start)]
+    q = {"begin": str(start), "ascending": "yes", "limit": "4", "event": "accepted OR delivered"}
+    p1 = (await client.get(f"/v3/{account.domain}/events", params=q)).json()
+    token = p1["paging"]["next"].rsplit("/", 1)[1]
+    # mailgun.js and Ghost send the token *and* the original query again
+    p2 = (await client.get(f"/v3/{account.domain}/events/{token}", params=q)).json()
+    assert [e["id"] for e in p2["items"]] == ids[4:]
+
+
+async def test_filters(client: httpx.AsyncClient, account: Account, runtime: Runtime) -> None:
+    start = clock.now() - 100
+    ids = [p["id"] for p in await _seed(runtime, account.domain, 6, start)]
+    url = f"/v3/{account.domain}/events"
+
+    async def q(**params: str) -> list[str]:
+        r = await client.get(url, params={"ascending": "yes", "begin": str(start), **params})
+        assert r.status_code == 200, r.text
+        return [e["id"] for e in r.json()["items"]]
+
+    assert await q(event="accepted") == ids[0::2]
+    assert await q(event="accepted OR delivered") == ids
+    assert await q(event="NOT accepted") == ids[1::2]
+    assert await q(recipient="USER3@example.org") == [ids[3]]
+    assert await q(**{"message-id": "m4@example.test"}) == [ids[4]]
+    assert await q(tags="bulk-email") == ids
+    assert await q(tags="other") == []
+    assert await q(subject='"Subject 5"') == [ids[5]]
+    assert await q(size=">1003") == ids[4:]
+    assert await q(event="accepted", recipient="user2@example.org") == [ids[2]]
+
+
+BAD_QUERIES = [
+    ({"limit": "301"}, "limit"),
+    ({"limit": "abc"}, "limit"),
+    ({"begin": "not a date"}, "begin"),
+    ({"end": "yesterday"}, "end"),
+    ({"ascending": "maybe"}, "ascending"),
+    ({"begin": "1000", "end": "2000", "ascending": "no"}, "ascending"),
+    ({"event": "(accepted"}, "parenthesis"),
+    ({"event": "accepted OR"}, "OR"),
+    ({"size": ">abc"}, "size"),
+    ({"subject": '""'}, "subject"),
+]
+
+
+@pytest.mark.parametrize(("params", "text"), BAD_QUERIES)
+async def test_bad_queries(
+    client: httpx.AsyncClient, account: Account, params: dict[str, str], text: str
+) -> None:
+    r = await client.get(f"/v3/{account.domain}/events", params=params)
+    assert r.status_code == 400, r.text
+    assert text in r.json()["message"]
+
+
+@pytest.mark.parametrize("token", ["garbage", "e30", "W10", "eyJhIjp0cnVlfQ", "%%%"])
+async def test_bad_page_tokens(client: httpx.AsyncClient, account: Account, token: str) -> None:
+    r = await client.get(f"/v3/{account.domain}/events/{token}")
+    assert r.status_code == 400, r.text
+    assert "page token" in r.json()["message"]
+
+
+async def test_events_need_a_known_domain_and_key(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.get("/v3/unknown.example/events")
+    assert r.status_code == 404
+    assert r.json()["message"] == "Domain not found: unknown.example"
+    r = await client.get(f"/v3/{account.domain}/events", auth=("api", "nope"))
+    assert r.status_code == 401
+
+
+async def test_concurrent_sends_all_recorded(client: httpx.AsyncClient, account: Account) -> None:
+    async def send(i: int) -> str:
+        r = await client.post(
+            f"/v3/{account.domain}/messages",
+            data={
+                "from": "s@example.test",
+                "to": f"c{i}@example.org",
+                "subject": "x",
+                "text": "y",
+                "o:tag": "burst",
+            },
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["id"])
+
+    sent = await asyncio.gather(*(send(i) for i in range(40)))
+    assert len(set(sent)) == 40
+    items = await events_for(client, account.domain, want=40, event="delivered", tags="burst")
+    assert sorted(e["recipient"] for e in items) == sorted(f"c{i}@example.org" for i in range(40))

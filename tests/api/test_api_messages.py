@@ -1,0 +1,221 @@
+"""Sending: the happy path end to end, and every bad input with Mailgun's answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import BASE_URL, Account
+from tests.support.polling import events_for
+from tidings.runtime import Runtime
+from tidings.store.tables import deliveries, events, messages
+
+HTML = "<html><body>" + "<p>Hello there, reader.</p>" * 700 + "</body></html>"
+
+
+def form(**extra: Any) -> dict[str, Any]:
+    base = {
+        "from": "Sender <sender@example.test>",
+        "to": "alice@example.org",
+        "subject": "Hello",
+        "text": "Hello text",
+        "html": HTML,
+    }
+    base.update(extra)
+    return base
+
+
+async def test_send_then_accepted_and_delivered(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(**{"o:tag": ["welcome", "Bulk"], "v:user-id": "42"}),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["message"] == "Queued. Thank you."
+    assert body["id"].startswith("<") and body["id"].endswith(f"@{account.domain}>")
+    mid = body["id"][1:-1]
+
+    items = await events_for(client, account.domain, want=2, **{"message-id": mid})
+    by_type = {e["event"]: e for e in items}
+    assert set(by_type) == {"accepted", "delivered"}
+    acc, dlv = by_type["accepted"], by_type["delivered"]
+    assert acc["recipient"] == "alice@example.org"
+    assert acc["recipient-domain"] == "example.org"
+    assert acc["method"] == "http"
+    assert acc["message"]["headers"]["message-id"] == mid
+    assert acc["message"]["headers"]["subject"] == "Hello"
+    assert acc["message"]["recipients"] == ["alice@example.org"]
+    assert isinstance(acc["message"]["size"], int) and acc["message"]["size"] > len(HTML) // 2
+    assert acc["tags"] == ["welcome", "Bulk"]
+    assert acc["user-variables"] == {"user-id": "42"}
+    assert acc["flags"]["is-test-mode"] is False
+    assert acc["envelope"]["sender"] == "sender@example.test"
+    assert isinstance(acc["timestamp"], float)
+    assert acc["log-level"] == "info"
+    key = acc["storage"]["key"]
+    assert acc["storage"]["url"] == f"{BASE_URL}/v3/domains/{account.domain}/messages/{key}"
+    assert len(acc["id"]) == 22
+    status = dlv["delivery-status"]
+    assert status["code"] == 250 and status["attempt-no"] == 1
+    assert isinstance(status["session-seconds"], float)
+    assert dlv["envelope"]["targets"] == "alice@example.org"
+    assert dlv["timestamp"] >= acc["timestamp"]
+    assert "delivery-status" not in acc  # never null: omitted where it does not apply
+
+
+async def test_stored_message_is_served_at_storage_url(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(f"/v3/{account.domain}/messages", data=form(subject="Stored"))
+    mid = r.json()["id"][1:-1]
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": mid}
+    )
+    url = acc["storage"]["url"]
+    got = await client.get(url)
+    assert got.status_code == 200
+    stored = got.json()
+    assert stored["Subject"] == "Stored"
+    assert stored["body-plain"].strip() == "Hello text"
+    assert "Hello there, reader." in stored["body-html"]
+    raw = await client.get(url, headers={"Accept": "message/rfc2822"})
+    assert "Subject: Stored" in raw.json()["body-mime"]
+    missing = await client.get(f"/v3/domains/{account.domain}/messages/nope")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "Message not found"}
+
+
+async def test_multipart_with_attachment_and_cc(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    files = [("attachment", ("vedhæftet fil.csv", b"a,b\n1,2\n", "text/csv"))]
+    data = form(to="a@example.org, B <b@example.org>", cc="c@example.org", bcc="d@example.org")
+    r = await client.post(f"/v3/{account.domain}/messages", data=data, files=files)
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    items = await events_for(
+        client, account.domain, want=4, event="accepted", **{"message-id": mid}
+    )
+    assert sorted(e["recipient"] for e in items) == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+        "d@example.org",
+    ]
+    attachments = items[0]["message"]["attachments"]
+    assert attachments == [{"filename": "vedhæftet fil.csv", "content-type": "text/csv", "size": 8}]
+
+
+async def _counts(rt: Runtime) -> tuple[int, int, int]:
+    async with rt.engine.connect() as conn:
+        out = []
+        for table in (messages, deliveries, events):
+            out.append((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+    return out[0], out[1], out[2]
+
+
+BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
+    ({"from": None}, 400, "from parameter is missing"),
+    ({"from": "sdsdsd"}, 400, "'from' parameter is not a valid address"),
+    ({"to": None}, 400, "to parameter is missing"),
+    ({"to": "not an address"}, 400, "to parameter is not a valid address"),
+    ({"text": None, "html": None}, 400, "Need at least one of 'text', 'html'"),
+    ({"recipient-variables": "{not json"}, 400, "recipient-variables"),
+    ({"o:deliverytime": "Mon, 01 Jan 2001 00:00:00 GMT"}, 400, "o:deliverytime"),
+    ({"o:deliverytime": "Mon, 01 Jan 2099 00:00:00 GMT"}, 400, "o:deliverytime"),
+    ({"o:deliverytime": "yesterday-ish"}, 400, "o:deliverytime"),
+    ({"o:testmode": "perhaps"}, 400, "o:testmode"),
+    ({"o:tag": [f"t{i}" for i in range(11)]}, 400, "tag"),
+    ({"v:big": "x" * 17000}, 400, "limited to 16KB total"),
+    ({"to": [f"r{i}@example.org" for i in range(1001)]}, 400, "1000"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "text"), BAD_SENDS)
+async def test_bad_sends_are_refused_and_store_nothing(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    change: dict[str, Any],
+    status: int,
+    text: str,
+) -> None:
+    data = {k: v for k, v in form(**change).items() if v is not None}
+    r = await client.post(f"/v3/{account.domain}/messages", data=data)
+    assert r.status_code == status, r.text
+    assert text in r.json()["message"]
+    assert await _counts(runtime) == (0, 0, 0)
+
+
+async def test_message_over_size_limit(runtime: Runtime, account: Account) -> None:
+    runtime.services.settings = runtime.settings.model_copy(update={"max_message_bytes": 50_000})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=runtime.app), base_url=BASE_URL, auth=account.auth
+    ) as c:
+        files = [("attachment", ("big.bin", b"x" * 60_000, "application/octet-stream"))]
+        r = await c.post(f"/v3/{account.domain}/messages", data=form(), files=files)
+    assert r.status_code in (400, 413), r.text
+    assert "limit" in r.json()["message"].lower() or "size" in r.json()["message"].lower()
+    assert await _counts(runtime) == (0, 0, 0)
+
+
+async def test_unknown_domain_and_bad_key(client: httpx.AsyncClient, account: Account) -> None:
+    r = await client.post("/v3/nowhere.example/messages", data=form())
+    assert r.status_code == 404
+    assert r.json() == {"message": "Domain not found: nowhere.example"}
+    bad = await client.post(
+        f"/v3/{account.domain}/messages", data=form(), auth=("api", "key-wrong")
+    )
+    assert bad.status_code == 401
+    assert bad.text == "Forbidden"
+    none = await client.post(f"/v3/{account.domain}/messages", data=form(), auth=None)
+    assert none.status_code == 401
+
+
+async def test_mime_send(client: httpx.AsyncClient, account: Account) -> None:
+    mime = (
+        b"From: Sender <sender@example.test>\r\nTo: x@example.org\r\nSubject: Raw\r\n"
+        b"Message-ID: <raw-1@example.test>\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+    )
+    files = [("message", ("MimeMessage", mime, "message/rfc822"))]
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}, files=files
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "<raw-1@example.test>"
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": "raw-1@example.test"}
+    )
+    assert acc["recipient"] == "env@example.org"
+    assert acc["message"]["headers"]["subject"] == "Raw"
+    broken = await client.post(
+        f"/v3/{account.domain}/messages.mime",
+        data={"to": "env@example.org"},
+        files=[("message", ("MimeMessage", b"\x00\x01 no headers at all", "message/rfc822"))],
+    )
+    assert broken.status_code == 400
+    missing = await client.post(
+        f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}
+    )
+    assert missing.status_code == 400
+    assert "message" in missing.json()["message"]
+
+
+async def test_testmode_reports_650_and_captures_nothing(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(f"/v3/{account.domain}/messages", data=form(**{"o:testmode": "yes"}))
+    mid = r.json()["id"][1:-1]
+    (dlv,) = await events_for(
+        client, account.domain, want=1, event="delivered", **{"message-id": mid}
+    )
+    assert dlv["delivery-status"]["code"] == 650
+    assert dlv["flags"]["is-test-mode"] is True
+    inbox = await client.get(f"/v3/{account.domain}/capture", params={"message-id": mid})
+    assert inbox.json()["items"] == []

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: real local servers that stand in for the outside world."""

@@ -1,0 +1,106 @@
+"""The operator interface of design.md §7: commands, their output, and /healthz."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+TIDINGS = [sys.executable, "-m", "tidings"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
+    env["TIDINGS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/t.db"
+    env["TIDINGS_DKIM_KEY_BITS"] = "1024"
+    env.update(extra)
+    return env
+
+
+def run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TIDINGS, *args],
+        env=_env(tmp_path, **extra),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_migrate_domain_add_and_key_create(tmp_path: Path) -> None:
+    assert run(tmp_path, "migrate").returncode == 0
+    added = run(tmp_path, "domain", "add", "mail.example.org")
+    assert added.returncode == 0, added.stderr
+    assert "mail.example.org" in added.stdout and "_domainkey" in added.stdout
+    again = run(tmp_path, "domain", "add", "mail.example.org")
+    assert "already exists" in again.stdout
+    bad = run(tmp_path, "domain", "add", "not a domain")
+    assert bad.returncode != 0 and "not a valid domain" in bad.stderr
+    created = run(tmp_path, "key", "create")
+    assert created.returncode == 0
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("key-") and len(key) == 36
+    sending = run(tmp_path, "key", "create", "--domain", "mail.example.org")
+    assert sending.returncode == 0
+    assert sending.stdout.strip().splitlines()[-1] != key
+    missing = run(tmp_path, "key", "create", "--domain", "nowhere.example")
+    assert missing.returncode == 1 and "Domain not found" in missing.stderr
+
+
+def test_demo_prints_key_only_once(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "demo.tidings.test" in first.stdout and "key-" in first.stdout
+    second = run(tmp_path, "demo")
+    assert "key-" not in second.stdout
+
+
+def test_serve_answers_healthz_and_sends(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"TIDINGS_HTTP_LISTEN": f"127.0.0.1:{port}", "TIDINGS_LOG_LEVEL": "warning"}
+    run(tmp_path, "domain", "add", "serve.example.org", **env)
+    key = run(tmp_path, "key", "create", **env).stdout.strip().splitlines()[-1]
+    proc = subprocess.Popen(
+        [*TIDINGS, "serve"],
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.1)
+        r = httpx.post(
+            f"{base}/v3/serve.example.org/messages",
+            auth=("api", key),
+            data={"from": "a@serve.example.org", "to": "b@example.org", "text": "hi"},
+        )
+        assert r.status_code == 200 and r.json()["message"] == "Queued. Thank you."
+        unknown = httpx.get(f"{base}/v3/nothing/here/at/all", auth=("api", key))
+        assert unknown.status_code == 404 and unknown.json() == {"message": "Not Found"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert key not in out  # the key is never logged
+
+
+def test_unavailable_role_is_refused(tmp_path: Path) -> None:
+    r = run(tmp_path, "serve", "--role", "tracking")
+    assert r.returncode == 2 and "not available" in r.stderr
