@@ -70,7 +70,7 @@ class Runtime:
     def _transport(self) -> Transport:
         mode = self.settings.delivery_mode
         if mode is DeliveryMode.CAPTURE:
-            return CaptureTransport(self.committer)
+            return CaptureTransport()
         raise ValueError(
             f"delivery mode {mode.value!r} arrives with real SMTP delivery; use 'capture' for now"
         )

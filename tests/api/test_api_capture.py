@@ -24,7 +24,8 @@ async def test_capture_inbox(client: httpx.AsyncClient, account: Account) -> Non
             },
         )
         mids.append(r.json()["id"][1:-1])
-    await events_for(client, account.domain, want=3, event="delivered")
+        # one at a time, so that capture order is send order
+        await events_for(client, account.domain, want=i + 1, event="delivered")
     page = (await client.get(f"/v3/{account.domain}/capture", params={"limit": "2"})).json()
     assert [i["subject"] for i in page["items"]] == ["Captured 2", "Captured 1"]
     item = page["items"][0]

@@ -66,7 +66,8 @@ class Services:
         self._domains.pop(name.lower(), None)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async on purpose: FastAPI runs plain-def dependencies in a thread pool.
     svc: Services = request.app.state.services
     return svc
 

@@ -1,7 +1,7 @@
 """Capture transport: every message lands in a local inbox table instead of leaving the box.
 
-The default for ``make run`` and the Mailgun sandbox use. It writes through the group committer,
-so a capture is durable before ``delivered`` is recorded.
+The default for ``make run`` and the Mailgun sandbox use. The captured copy is handed back with
+the outcome and committed in the same unit as ``delivered``: one is never stored without the other.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ import time
 
 from tidings.core import clock, ids
 from tidings.delivery.transport import DeliveryOutcome, Envelope, Outcome
-from tidings.store.committer import GroupCommitter, WriteUnit
+from tidings.store.committer import WriteUnit
 from tidings.store.tables import captured
 
 
 class CaptureTransport:
     sending_ip = "127.0.0.1"
-
-    def __init__(self, committer: GroupCommitter) -> None:
-        self.committer = committer
 
     async def send(self, envelope: Envelope, data: bytes) -> DeliveryOutcome:
         started = time.perf_counter()
@@ -35,11 +32,11 @@ class CaptureTransport:
                 "mime": data,
             },
         )
-        await self.committer.submit(unit)
         return DeliveryOutcome(
             outcome=Outcome.DELIVERED,
             code=250,
             message="OK",
             mx_host="capture.tidings.local",
             session_seconds=time.perf_counter() - started,
+            writes=unit,
         )

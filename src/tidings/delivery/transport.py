@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from tidings.store.committer import WriteUnit
+
 
 class Outcome(StrEnum):
     DELIVERED = "delivered"
@@ -41,6 +43,9 @@ class DeliveryOutcome:
     enhanced_code: str = ""
     reason: str = "generic"
     extra: dict[str, Any] = field(default_factory=dict)
+    writes: WriteUnit | None = None
+    """Rows the transport wants stored with the outcome (the capture inbox), committed in the
+    same unit as the delivery's new state and its event."""
 
     def status(self, attempt: int) -> dict[str, Any]:
         out: dict[str, Any] = {

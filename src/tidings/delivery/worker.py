@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.compose.mime import personalize
@@ -29,6 +29,13 @@ from tidings.store.tables import deliveries, messages
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+
+_d = deliveries.c
+_ONE = and_(_d.domain_id == bindparam("k_domain"), _d.id == bindparam("k_id"))
+# Shared statement objects: the group committer runs each once per batch (executemany).
+MARK_DELIVERED = update(deliveries).where(_ONE).values(state=DeliveryState.DELIVERED.value)
+MARK_FAILED = update(deliveries).where(_ONE).values(state=DeliveryState.FAILED.value)
+RESCHEDULE = update(deliveries).where(_ONE).values(due_us=bindparam("k_due"), lease_until_us=0)
 
 
 class _MessageCache:
@@ -68,13 +75,33 @@ class DeliveryWorker(Worker[Row]):
         self.recorder = recorder
         self.transport = transport
         self.lease_us = lease_seconds * 1_000_000
-        self._cache = _MessageCache()
+        self._cache = _MessageCache(size=4 * concurrency)
         self.add_chore(60.0, self.purge_expired)
 
     async def lease(self, limit: int) -> list[Row]:
-        return await lease_deliveries(
+        jobs = await lease_deliveries(
             self.engine, now_us=clock.now_us(), lease_us=self.lease_us, limit=limit
         )
+        await self._prefetch(jobs)
+        return jobs
+
+    async def _prefetch(self, jobs: list[Row]) -> None:
+        """Load the messages of a leased batch with one query (copies of one message share)."""
+        wanted = {(j["domain_id"], j["storage_key"]) for j in jobs}
+        missing = [k for k in wanted if self._cache.get(k) is None]
+        if not missing:
+            return
+        m = messages.c
+        async with self.engine.connect() as conn:
+            for start in range(0, len(missing), 200):
+                chunk = missing[start : start + 200]
+                rows = await conn.execute(
+                    select(m.domain_id, m.storage_key, m.mime, m.meta).where(
+                        tuple_(m.domain_id, m.storage_key).in_(chunk)
+                    )
+                )
+                for r in rows:
+                    self._cache.put((r.domain_id, r.storage_key), (r.mime, r.meta))
 
     async def _message(self, domain_id: int, key: str) -> tuple[bytes | None, Row] | None:
         cached = self._cache.get((domain_id, key))
@@ -139,16 +166,15 @@ class DeliveryWorker(Worker[Row]):
         self, job: Row, msg: Row | None, dmeta: Row, outcome: DeliveryOutcome, attempt: int
     ) -> None:
         now = clock.now()
-        d = deliveries.c
-        key = and_(d.domain_id == job["domain_id"], d.id == job["id"])
+        key = {"k_domain": job["domain_id"], "k_id": job["id"]}
         unit = WriteUnit()
+        if outcome.writes is not None:
+            unit.merge(outcome.writes)
         status = outcome.status(attempt)
         ip = self.transport.sending_ip
         payload: Row | None = None
         if outcome.outcome is Outcome.DELIVERED:
-            unit.statements.append(
-                update(deliveries).where(key).values(state=DeliveryState.DELIVERED.value)
-            )
+            unit.many.append((MARK_DELIVERED, key))
             if msg is not None:
                 payload = render.delivered(
                     ts=now,
@@ -166,10 +192,9 @@ class DeliveryWorker(Worker[Row]):
                 reason = Reason.OLD
             if delay is not None:
                 status["retry-seconds"] = delay
-                values: Row = {"due_us": round((now + delay) * 1_000_000), "lease_until_us": 0}
+                unit.many.append((RESCHEDULE, {**key, "k_due": round((now + delay) * 1_000_000)}))
             else:
-                values = {"state": DeliveryState.FAILED.value}
-            unit.statements.append(update(deliveries).where(key).values(**values))
+                unit.many.append((MARK_FAILED, key))
             if msg is not None:
                 payload = render.failed(
                     ts=now,

@@ -33,6 +33,9 @@ class WriteUnit:
 
     inserts: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)
     statements: list[Executable] = field(default_factory=list)
+    many: list[tuple[Executable, dict[str, Any]]] = field(default_factory=list)
+    """Parameterised statements (one shared statement object, one parameter set each):
+    the writer runs each statement once per batch as an executemany."""
     after: list[Callable[[], None]] = field(default_factory=list)
 
     def insert(self, table: Table, *rows: dict[str, Any]) -> None:
@@ -41,6 +44,14 @@ class WriteUnit:
                 existing.extend(rows)
                 return
         self.inserts.append((table, list(rows)))
+
+    def merge(self, other: WriteUnit) -> None:
+        """Take ``other``'s writes into this unit."""
+        for table, rows in other.inserts:
+            self.insert(table, *rows)
+        self.statements.extend(other.statements)
+        self.many.extend(other.many)
+        self.after.extend(other.after)
 
 
 class GroupCommitter:
@@ -122,6 +133,12 @@ async def _apply(conn: AsyncConnection, units: Sequence[WriteUnit]) -> None:
     for table, rows in merged.items():
         if rows:
             await conn.execute(table.insert(), rows)
+    grouped: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
+    for unit in units:
+        for stmt, params in unit.many:
+            grouped.setdefault(id(stmt), (stmt, []))[1].append(params)
+    for stmt, param_list in grouped.values():
+        await conn.execute(stmt, param_list)
     for unit in units:
         for stmt in unit.statements:
             await conn.execute(stmt)
