@@ -13,9 +13,11 @@ from types import TracebackType
 
 from fastapi import FastAPI
 from sqlalchemy import delete
+from starlette.types import ASGIApp
 
-from tidings.api.app import create_app
+from tidings.api.app import create_fastapi
 from tidings.api.deps import Services
+from tidings.api.routes.messages import SendPath
 from tidings.config import Role, Settings
 from tidings.core import clock
 from tidings.core.vocab import DeliveryMode
@@ -65,7 +67,8 @@ class Runtime:
             recorder=self.recorder,
             on_submit=self.worker.wake if self.worker else None,
         )
-        self.app: FastAPI = create_app(self.services)
+        self.fastapi: FastAPI = create_fastapi(self.services)
+        self.app: ASGIApp = SendPath(self.fastapi, self.services)
 
     def _transport(self) -> Transport:
         mode = self.settings.delivery_mode
@@ -100,7 +103,7 @@ class Runtime:
     ) -> None:
         await self.stop()
 
-    def asgi(self) -> FastAPI:
+    def asgi(self) -> ASGIApp:
         """The app with a lifespan that starts and stops this runtime (for uvicorn)."""
 
         @asynccontextmanager
@@ -111,7 +114,7 @@ class Runtime:
             finally:
                 await self.stop()
 
-        self.app.router.lifespan_context = lifespan
+        self.fastapi.router.lifespan_context = lifespan
         return self.app
 
 

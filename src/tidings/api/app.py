@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from tidings import __version__
 from tidings.api import errors
@@ -12,7 +13,12 @@ from tidings.api.deps import Services
 from tidings.api.routes import capture, domains, events, messages, stored
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services) -> ASGIApp:
+    """The API: sends on their lean path, the rest through FastAPI."""
+    return messages.SendPath(create_fastapi(services), services)
+
+
+def create_fastapi(services: Services) -> FastAPI:
     app = FastAPI(
         title="tidings",
         version=__version__,
@@ -30,6 +36,6 @@ def create_app(services: Services) -> FastAPI:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    for module in (messages, events, capture, stored, domains):
+    for module in (events, capture, stored, domains):
         app.include_router(module.router)
     return app

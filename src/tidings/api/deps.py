@@ -75,7 +75,8 @@ async def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
-def _secret(request: Request) -> str:
+def secret_of(request: Request) -> str:
+    """The API key from HTTP Basic auth (any user name; the password is the key)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -92,7 +93,7 @@ def _secret(request: Request) -> str:
 
 
 async def api_key(request: Request, svc: Svc) -> ApiKey:
-    key = await svc.authenticate(_secret(request))
+    key = await svc.authenticate(secret_of(request))
     if key is None:
         raise Unauthorized("unknown key")
     return key
@@ -101,7 +102,7 @@ async def api_key(request: Request, svc: Svc) -> ApiKey:
 Key = Annotated[ApiKey, Depends(api_key)]
 
 
-async def _domain_for(name: str, svc: Services, key: ApiKey, *, sending: bool) -> Domain:
+async def domain_for(name: str, svc: Services, key: ApiKey, *, sending: bool) -> Domain:
     if key.domain_id is not None and not sending:
         raise Forbidden("Forbidden: this key may only send messages")
     found = await svc.domain(name)
@@ -116,12 +117,12 @@ async def _domain_for(name: str, svc: Services, key: ApiKey, *, sending: bool) -
 
 async def sending_domain(domain: str, svc: Svc, key: Key) -> Domain:
     """The path's domain, for a key allowed to send for it."""
-    return await _domain_for(domain, svc, key, sending=True)
+    return await domain_for(domain, svc, key, sending=True)
 
 
 async def path_domain(domain: str, svc: Svc, key: Key) -> Domain:
     """The path's domain, for a key allowed to read and manage it."""
-    return await _domain_for(domain, svc, key, sending=False)
+    return await domain_for(domain, svc, key, sending=False)
 
 
 async def account_key(key: Key) -> ApiKey:

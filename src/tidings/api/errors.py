@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tidings.errors import TidingsError, Unauthorized
@@ -21,13 +22,18 @@ def forbidden() -> Response:
     )
 
 
-async def _tidings_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TidingsError)
+def error_response(request: Request, exc: TidingsError) -> Response:
+    """The response for ``exc``: Mailgun's status and ``{"message": ...}`` (401: ``Forbidden``)."""
     if isinstance(exc, Unauthorized):
         log.info("401 %s %s", request.method, request.url.path)
         return forbidden()
     log.info("%d %s %s: %s", exc.status, request.method, request.url.path, exc)
     return JSONResponse({"message": exc.message}, status_code=exc.status)
+
+
+async def _tidings_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TidingsError)
+    return error_response(request, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
