@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from typing import Any, get_args
 
@@ -39,8 +40,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tidings.runtime import ROLES_AVAILABLE, Runtime, wait_forever
     from tidings.store.migrations import migrate
 
+    if args.role:
+        os.environ["TIDINGS_ROLE"] = args.role
+    if args.workers:
+        os.environ["TIDINGS_HTTP_WORKERS"] = str(args.workers)
     settings = _settings()
-    role: Role = args.role
+    role: Role = settings.role
     if role not in ROLES_AVAILABLE:
         print(
             f"tidings: role {role!r} is not available in this build yet "
@@ -50,8 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if settings.is_sqlite:
         migrate(settings.database_url)
-    runtime = Runtime(settings, role)
     if role == "worker":
+        runtime = Runtime(settings, role)
 
         async def work() -> None:
             async with runtime:
@@ -60,15 +65,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(work())
         return 0
     host, port = split_hostport(settings.http_listen, 8080)
-    print(f"tidings serving the Mailgun API at {settings.base_url} (role {role})", flush=True)
-    uvicorn.run(
-        runtime.asgi(),
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        server_header=False,
+    n = settings.http_workers
+    print(
+        f"tidings serving the Mailgun API at {settings.base_url} (role {role}, "
+        f"{n} process{'es' if n > 1 else ''})",
+        flush=True,
     )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "server_header": False,
+    }
+    if n > 1:
+        # Each process builds its own runtime (engine, group committer, worker) from the env.
+        uvicorn.run("tidings.runtime:app_from_env", factory=True, workers=n, **options)
+    else:
+        uvicorn.run(Runtime(settings, role).asgi(), **options)
     return 0
 
 
@@ -197,7 +211,8 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
     serve = sub.add_parser("serve", help="run the service")
-    serve.add_argument("--role", choices=get_args(Role), default="all")
+    serve.add_argument("--role", choices=get_args(Role), help="default: TIDINGS_ROLE or all")
+    serve.add_argument("--workers", type=int, help="HTTP processes (TIDINGS_HTTP_WORKERS)")
     serve.set_defaults(func=cmd_serve)
     domain = sub.add_parser("domain", help="manage domains").add_subparsers(
         dest="action", required=True

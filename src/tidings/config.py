@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     http_listen: str = Field(
         "127.0.0.1:8080", description="host:port of the HTTP API (tracking under /t/)."
     )
+    http_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="HTTP server processes (each also runs a delivery worker with role all). "
+        "More than one uses more cores; they share the store.",
+    )
+    role: Role = Field("all", description="What `tidings serve` runs: api, worker or all.")
     public_url: str = Field(
         "",
         description="Absolute base URL clients reach us at; paging URLs and storage.url use it. "

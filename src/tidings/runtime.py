@@ -118,5 +118,12 @@ class Runtime:
         return self.app
 
 
+def app_from_env() -> ASGIApp:
+    """ASGI factory for server processes started by uvicorn (``tidings serve --workers N``):
+    each builds its own runtime from the environment."""
+    settings = Settings()
+    return Runtime(settings, settings.role).asgi()
+
+
 async def wait_forever() -> None:
     await asyncio.Event().wait()
