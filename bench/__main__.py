@@ -27,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=15.0, help="send: measured seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="send: warm-up seconds")
     p.add_argument(
+        "--workers", type=int, default=2, help="send: server processes (tidings and ceiling)"
+    )
+    p.add_argument(
         "--drain",
         type=float,
         default=15.0,

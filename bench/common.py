@@ -98,6 +98,25 @@ def _status_kb(pid: int, field_name: str) -> int:
     return 0
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+    return out
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of the whole process tree, summed now."""
+    return sum(_status_kb(p, "VmRSS") for p in process_tree(pid))
+
+
 @dataclass
 class Server:
     """A server subprocess on 127.0.0.1 whose resident memory is watched while it runs."""
@@ -146,12 +165,17 @@ class Server:
     def _sample(self) -> None:
         assert self.proc is not None
         while not self._stop.wait(0.2):
-            self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(self.proc.pid, "VmRSS"))
+            self.peak_rss_kb = max(self.peak_rss_kb, tree_rss_kb(self.proc.pid))
 
     def peak_rss_mb(self) -> float:
-        """Peak resident memory so far: the kernel's high-water mark, or the polled peak."""
+        """Peak resident memory so far: the high-water mark of a single process, or the
+        polled peak of the sum over the process tree (several worker processes)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(self.proc.pid, "VmHWM"))
+            tree = process_tree(self.proc.pid)
+            if len(tree) == 1:
+                self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(tree[0], "VmHWM"))
+            else:
+                self.peak_rss_kb = max(self.peak_rss_kb, tree_rss_kb(self.proc.pid))
         return self.peak_rss_kb / 1024
 
     def stop(self) -> None:

@@ -31,6 +31,7 @@ from bench.common import (
     free_port,
     pg_database,
     prepare_store,
+    process_tree,
     server_env,
     sqlite_url,
     tidings_server,
@@ -132,12 +133,16 @@ class SendResult:
 
 
 def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+    """CPU seconds used so far by ``pid`` and its worker processes."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 async def _counts(url: str) -> tuple[int, int]:
@@ -182,6 +187,8 @@ def run_ceiling(body: bytes, wrk: str | None, args: Any, label: str) -> SendResu
         "warning",
         "--no-access-log",
         "--no-server-header",
+        "--workers",
+        str(args.workers),
     ]
     with Server(argv, dict(os.environ), port, OUT / "logs" / f"{label}.log") as server:
         result = _measure(server, basic_auth("ceiling"), body, wrk, args)
@@ -191,7 +198,7 @@ def run_ceiling(body: bytes, wrk: str | None, args: Any, label: str) -> SendResu
 
 def run_tidings(name: str, url: str, body: bytes, wrk: str | None, args: Any) -> SendResult:
     port = free_port()
-    env = server_env(url, port)
+    env = server_env(url, port, TIDINGS_HTTP_WORKERS=str(args.workers))
     key = prepare_store(env)
     with tidings_server(env, port, OUT / "logs" / f"send-{name}.log") as server:
         result = _measure(server, basic_auth(key), body, wrk, args)
@@ -230,6 +237,7 @@ def run(args: Any) -> list[SendResult]:
         f"== send: POST /v3/{DOMAIN}/messages, {len(body) / 1024:.1f} KB urlencoded body "
         f"(HTML {len(html_body()) / 1024:.1f} KB, 1 recipient, tracking on), "
         f"{CONNECTIONS} connections, {args.warmup:.0f} s warm-up + {args.duration:.0f} s, "
+        f"{args.workers} server process(es) for tidings and the ceiling alike, "
         f"client {client}",
         flush=True,
     )

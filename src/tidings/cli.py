@@ -37,9 +37,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from tidings.runtime import ROLES_AVAILABLE, Runtime, wait_forever
+    from tidings.runtime import ROLES_AVAILABLE, Runtime, tune_process, wait_forever
     from tidings.store.migrations import migrate
 
+    tune_process()
     if args.role:
         os.environ["TIDINGS_ROLE"] = args.role
     if args.workers:
