@@ -33,7 +33,7 @@ from tidings.core.vocab import EventType, Reason, Severity
 from tidings.events import render
 from tidings.store.tables import events
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"  # 2: filter indexes end with (ts_us, id)
 """Bump when the generated data changes, so the cached SQLite file is rebuilt."""
 
 RECIPIENTS = 50_000

@@ -62,6 +62,7 @@ class Runtime:
                 lease_seconds=settings.lease_seconds,
             )
             self.worker.add_chore(3600.0, self.purge_old_events)
+            self.worker.add_chore(3600.0, self.refresh_statistics)
         self.services = Services(
             settings=settings,
             engine=self.engine,
@@ -78,6 +79,15 @@ class Runtime:
         raise ValueError(
             f"delivery mode {mode.value!r} arrives with real SMTP delivery; use 'capture' for now"
         )
+
+    async def refresh_statistics(self) -> None:
+        """SQLite plans queries from statistics only ANALYZE collects (PostgreSQL's autovacuum
+        keeps its own). A sampled ANALYZE takes milliseconds on any table size."""
+        if not self.settings.is_sqlite:
+            return
+        async with self.engine.begin() as conn:
+            await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            await conn.exec_driver_sql("ANALYZE")
 
     async def purge_old_events(self) -> None:
         cutoff = clock.now_us() - self.settings.events_retention_days * 86400 * 1_000_000

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 13:15:19.972724
+Create Date: 2026-11-24 14:17:12.604674
 """
 
 from __future__ import annotations
@@ -91,12 +91,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("domain_id", "ts_us", "id", name=op.f("pk_events")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_event", ["domain_id", "event", "ts_us"], unique=False)
         batch_op.create_index(
-            "ix_events_message_id", ["domain_id", "message_id", "ts_us"], unique=False
+            "ix_events_event", ["domain_id", "event", "ts_us", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_events_recipient", ["domain_id", "recipient", "ts_us"], unique=False
+            "ix_events_message_id", ["domain_id", "message_id", "ts_us", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_events_recipient", ["domain_id", "recipient", "ts_us", "id"], unique=False
         )
 
     op.create_table(
