@@ -43,11 +43,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # A steady pool: overflow connections opened and closed under load cost more than waiting
+    # for a pooled one, and a pre-ping per checkout is a round trip on the hot path (a broken
+    # connection is invalidated when it fails instead).
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
+        max_overflow=4,
         pool_recycle=1800,
         **_JSON,
     )
