@@ -7,7 +7,7 @@ import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +21,30 @@ from tidings.store.repos.domains import Domain
 from tidings.store.repos.keys import ApiKey
 
 CACHE_SECONDS = 5.0
+T = TypeVar("T")
+
+
+class TtlCache(Generic[T]):
+    """Positive lookups remembered for a few seconds (keys and domains on the hot path)."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._items: dict[str, tuple[float, T]] = {}
+
+    def get(self, key: str) -> T | None:
+        hit = self._items.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def put(self, key: str, value: T) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self.seconds, value)
+
+    def forget(self, key: str) -> None:
+        self._items.pop(key, None)
 
 
 @dataclass
@@ -31,39 +55,31 @@ class Services:
     engine: AsyncEngine
     recorder: Recorder
     on_submit: Callable[[], None] | None = None
-    _keys: dict[str, tuple[float, ApiKey]] = field(default_factory=dict)
-    _domains: dict[str, tuple[float, Domain]] = field(default_factory=dict)
+    _keys: TtlCache[ApiKey] = field(default_factory=TtlCache)
+    _domains: TtlCache[Domain] = field(default_factory=TtlCache)
 
     async def authenticate(self, secret: str) -> ApiKey | None:
         digest = key_repo.digest(secret)
-        hit = self._keys.get(digest)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self.engine.connect() as conn:
-            key = await key_repo.find(conn, secret=secret)
-        if key is not None:
-            if len(self._keys) > 10_000:
-                self._keys.clear()
-            self._keys[digest] = (now + CACHE_SECONDS, key)
+        key = self._keys.get(digest)
+        if key is None:
+            async with self.engine.connect() as conn:
+                key = await key_repo.find(conn, secret=secret)
+            if key is not None:
+                self._keys.put(digest, key)
         return key
 
     async def domain(self, name: str) -> Domain | None:
         name = name.lower()
-        hit = self._domains.get(name)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self.engine.connect() as conn:
-            found = await domain_repo.get_by_name(conn, name=name)
-        if found is not None:
-            if len(self._domains) > 10_000:
-                self._domains.clear()
-            self._domains[name] = (now + CACHE_SECONDS, found)
+        found = self._domains.get(name)
+        if found is None:
+            async with self.engine.connect() as conn:
+                found = await domain_repo.get_by_name(conn, name=name)
+            if found is not None:
+                self._domains.put(name, found)
         return found
 
     def forget_domain(self, name: str) -> None:
-        self._domains.pop(name.lower(), None)
+        self._domains.forget(name.lower())
 
 
 async def services(request: Request) -> Services:

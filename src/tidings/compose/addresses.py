@@ -27,7 +27,8 @@ def is_valid_email(email: str) -> bool:
     return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
 
 
-def _decode_name(name: str) -> str:
+def decode_words(name: str) -> str:
+    """``name`` with RFC 2047 encoded words decoded (unchanged when it has none or bad ones)."""
     if "=?" not in name:
         return name
     try:
@@ -50,7 +51,7 @@ def parse_addresses(value: str) -> tuple[Address, ...] | None:
             continue
         if not is_valid_email(email):
             return None
-        out.append(Address(_decode_name(name.strip()), email))
+        out.append(Address(decode_words(name.strip()), email))
     return tuple(out)
 
 

@@ -12,10 +12,9 @@ import base64
 import json
 import re
 from collections.abc import Sequence
-from email.header import decode_header, make_header
 from urllib.parse import quote
 
-from tidings.compose.addresses import parse_addresses
+from tidings.compose.addresses import decode_words, parse_addresses
 from tidings.core import ids
 from tidings.core.model import Address, SendRequest
 
@@ -140,13 +139,7 @@ def param(key: str, value: str) -> str:
 
 def decode(raw: str) -> str:
     """A header value as read from a message: unfolded, encoded words decoded."""
-    value = _UNFOLD.sub("", raw).strip()
-    if "=?" not in value:
-        return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeDecodeError, ValueError):
-        return value
+    return decode_words(_UNFOLD.sub("", raw).strip())
 
 
 def mailgun_headers(req: SendRequest) -> str:
