@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 from typing import Any, get_args
 
-from tidings.config import Role, Settings, split_hostport
+from tidings.config import ROLES_AVAILABLE, Role, Settings, split_hostport
 from tidings.core.vocab import KeyKind, KeyRole
 from tidings.errors import TidingsError
 
@@ -37,10 +38,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from tidings.runtime import ROLES_AVAILABLE, Runtime, tune_process, wait_forever
-    from tidings.store.migrations import migrate
-
-    tune_process()
     if args.role:
         os.environ["TIDINGS_ROLE"] = args.role
     if args.workers:
@@ -54,9 +51,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    n = settings.http_workers
     if settings.is_sqlite:
-        migrate(settings.database_url)
+        # In its own process: a supervisor of several server processes stays small.
+        subprocess.run(
+            [sys.executable, "-m", "tidings", "migrate"], check=True, stdout=subprocess.DEVNULL
+        )
     if role == "worker":
+        from tidings.runtime import Runtime, tune_process, wait_forever
+
+        tune_process()
         runtime = Runtime(settings, role)
 
         async def work() -> None:
@@ -66,7 +70,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(work())
         return 0
     host, port = split_hostport(settings.http_listen, 8080)
-    n = settings.http_workers
     print(
         f"tidings serving the Mailgun API at {settings.base_url} (role {role}, "
         f"{n} process{'es' if n > 1 else ''})",
@@ -83,6 +86,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Each process builds its own runtime (engine, group committer, worker) from the env.
         uvicorn.run("tidings.runtime:app_from_env", factory=True, workers=n, **options)
     else:
+        from tidings.runtime import Runtime, tune_process
+
+        tune_process()
         uvicorn.run(Runtime(settings, role).asgi(), **options)
     return 0
 

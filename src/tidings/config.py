@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tidings.core.vocab import DeliveryMode
 
 Role = Literal["api", "tracking", "smtp", "worker", "all"]
+ROLES_AVAILABLE: tuple[Role, ...] = ("api", "worker", "all")
+"""Roles this build serves; ``tracking`` and ``smtp`` arrive with their features."""
 
 
 def split_hostport(value: str, default_port: int) -> tuple[str, int]:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 from tidings.api.app import create_fastapi
 from tidings.api.deps import Services
 from tidings.api.routes.messages import SendPath
-from tidings.config import Role, Settings
+from tidings.config import ROLES_AVAILABLE, Role, Settings
 from tidings.core import clock
 from tidings.core.vocab import DeliveryMode
 from tidings.delivery.capture import CaptureTransport
@@ -30,8 +30,6 @@ from tidings.store.engine import make_engine
 from tidings.store.tables import events
 
 log = logging.getLogger("tidings")
-
-ROLES_AVAILABLE: tuple[Role, ...] = ("api", "worker", "all")
 
 
 class Runtime:

@@ -10,9 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.config import Settings
 from tidings.core.vocab import DomainState
-from tidings.domains.keys import generate_dkim_key
 from tidings.domains.records import DnsRecord, Validity, expected_records, render_record
-from tidings.domains.verify import check_records, parse_nameservers
 from tidings.errors import BadRequest, Conflict
 from tidings.store.repos import domains as repo
 from tidings.store.repos.domains import Domain
@@ -38,6 +36,9 @@ async def add(
     opts = dict(options or {})
     bits = int(opts.pop("dkim_key_size", settings.dkim_key_bits))
     selector = str(opts.pop("dkim_selector", "") or settings.dkim_selector)
+    # Imported here: server processes that never add a domain need not load cryptography.
+    from tidings.domains.keys import generate_dkim_key
+
     private_pem, public_b64 = generate_dkim_key(bits)
     return await repo.create(
         conn,
@@ -106,6 +107,8 @@ async def verify(
     domain: Domain, settings: Settings
 ) -> tuple[str, dict[tuple[str, str], tuple[Validity, list[str]]]]:
     """Look the records up; the new state is ``active`` when every sending record is valid."""
+    from tidings.domains.verify import check_records, parse_nameservers  # dnspython: on demand
+
     sending, receiving = records(domain, settings)
     results = await check_records(
         sending + receiving, nameservers=parse_nameservers(settings.dns_nameservers)
