@@ -27,7 +27,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=15.0, help="send: measured seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="send: warm-up seconds")
     p.add_argument(
-        "--workers", type=int, default=2, help="send: server processes (tidings and ceiling)"
+        "--workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="send: server process counts to run, each for tidings and the ceiling (1,2)",
     )
     p.add_argument(
         "--drain",

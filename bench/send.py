@@ -9,6 +9,7 @@ runs inside the served process (capture mode) while the load runs, as in ``tidin
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import os
@@ -230,6 +231,17 @@ def _fmt(r: SendResult, ceiling: float | None) -> str:
 
 
 def run(args: Any) -> list[SendResult]:
+    """One round (ceiling, tidings on each database, ceiling again) per process count."""
+    results: list[SendResult] = []
+    for n in args.workers:
+        one = argparse.Namespace(**{**vars(args), "workers": n})
+        for r in run_round(one):
+            r.name = f"{r.name} x{n}"
+            results.append(r)
+    return results
+
+
+def run_round(args: Any) -> list[SendResult]:
     wrk = find_wrk()
     body = form_body()
     client = "wrk (1 thread)" if wrk else "python httpx asyncio (no wrk: client-bound, ratios only)"
@@ -288,10 +300,19 @@ def run(args: Any) -> list[SendResult]:
     return results
 
 
+def _ceiling_for(results: list[SendResult], name: str) -> float:
+    """Mean ceiling of the round ``name`` belongs to (same process count, suffix `` xN``)."""
+    suffix = name.rsplit(" ", 1)[-1]
+    ceilings = [
+        r.load.ok_per_s
+        for r in results
+        if r.name.startswith("ceiling") and r.name.rsplit(" ", 1)[-1] == suffix
+    ]
+    return sum(ceilings) / len(ceilings) if ceilings else 0.0
+
+
 def table(results: list[SendResult]) -> list[str]:
     """The send figures as Markdown table rows."""
-    ceilings = [r.load.ok_per_s for r in results if r.name.startswith("ceiling")]
-    ceiling = sum(ceilings) / len(ceilings) if ceilings else 0.0
     out = [
         "",
         "| send (64 conn.) | accepted/s | p50 ms | p99 ms | non-200 | vs ceiling | peak RSS MB |",
@@ -299,6 +320,7 @@ def table(results: list[SendResult]) -> list[str]:
     ]
     for r in results:
         ld = r.load
+        ceiling = _ceiling_for(results, r.name)
         ratio = f"{ld.ok_per_s / ceiling:.2f}x" if ceiling and r.name.startswith("tidings") else ""
         out.append(
             f"| {r.name} | {ld.ok_per_s:.0f} | {ld.p50_ms:.1f} | {ld.p99_ms:.1f} | "
