@@ -117,6 +117,23 @@ def tree_rss_kb(pid: int) -> int:
     return sum(_status_kb(p, "VmRSS") for p in process_tree(pid))
 
 
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+        pass
+    return 0
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Proportional resident memory of the process tree: pages shared between the processes
+    (libraries, the interpreter) count once in total instead of once per process."""
+    return sum(_pss_kb(p) for p in process_tree(pid))
+
+
 @dataclass
 class Server:
     """A server subprocess on 127.0.0.1 whose resident memory is watched while it runs."""
@@ -128,6 +145,7 @@ class Server:
     ready_path: str = "/healthz"
     proc: subprocess.Popen[bytes] | None = None
     peak_rss_kb: int = 0
+    peak_pss_kb: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _watch: threading.Thread | None = None
 
@@ -166,6 +184,7 @@ class Server:
         assert self.proc is not None
         while not self._stop.wait(0.2):
             self.peak_rss_kb = max(self.peak_rss_kb, tree_rss_kb(self.proc.pid))
+            self.peak_pss_kb = max(self.peak_pss_kb, tree_pss_kb(self.proc.pid))
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory so far: the high-water mark of a single process, or the
@@ -177,6 +196,12 @@ class Server:
             else:
                 self.peak_rss_kb = max(self.peak_rss_kb, tree_rss_kb(self.proc.pid))
         return self.peak_rss_kb / 1024
+
+    def peak_pss_mb(self) -> float:
+        """Peak of the polled proportional set size summed over the process tree."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.peak_pss_kb = max(self.peak_pss_kb, tree_pss_kb(self.proc.pid))
+        return self.peak_pss_kb / 1024
 
     def stop(self) -> None:
         self._stop.set()

@@ -125,6 +125,8 @@ class SendResult:
     name: str
     load: LoadResult
     peak_rss_mb: float | None = None
+    peak_pss_mb: float | None = None
+    processes: int = 1
     server_cpu_s: float | None = None
     stored_at_end: int | None = None
     stored: int | None = None
@@ -170,7 +172,13 @@ def _measure(server: Server, auth: str, body: bytes, wrk: str | None, args: Any)
     cpu0 = _cpu_seconds(server.proc.pid)
     load = run_load(wrk, url, body, auth, seconds=args.duration, connections=CONNECTIONS)
     cpu = _cpu_seconds(server.proc.pid) - cpu0
-    return SendResult("", load, peak_rss_mb=server.peak_rss_mb(), server_cpu_s=cpu)
+    return SendResult(
+        "",
+        load,
+        peak_rss_mb=server.peak_rss_mb(),
+        peak_pss_mb=server.peak_pss_mb(),
+        server_cpu_s=cpu,
+    )
 
 
 def run_ceiling(body: bytes, wrk: str | None, args: Any, label: str) -> SendResult:
@@ -194,6 +202,7 @@ def run_ceiling(body: bytes, wrk: str | None, args: Any, label: str) -> SendResu
     with Server(argv, dict(os.environ), port, OUT / "logs" / f"{label}.log") as server:
         result = _measure(server, basic_auth("ceiling"), body, wrk, args)
     result.name = label
+    result.processes = args.workers
     return result
 
 
@@ -204,6 +213,7 @@ def run_tidings(name: str, url: str, body: bytes, wrk: str | None, args: Any) ->
     with tidings_server(env, port, OUT / "logs" / f"send-{name}.log") as server:
         result = _measure(server, basic_auth(key), body, wrk, args)
         result.name = name
+        result.processes = args.workers
         result.stored_at_end, result.delivered_at_end = asyncio.run(_counts(url))
         # Let the worker finish the backlog for a bounded while: its own throughput.
         started = time.monotonic()
@@ -216,6 +226,7 @@ def run_tidings(name: str, url: str, body: bytes, wrk: str | None, args: Any) ->
         result.delivered_after_drain = done
         result.drain_s = time.monotonic() - started
         result.peak_rss_mb = server.peak_rss_mb()
+        result.peak_pss_mb = server.peak_pss_mb()
     return result
 
 
@@ -226,7 +237,7 @@ def _fmt(r: SendResult, ceiling: float | None) -> str:
     return (
         f"  {r.name:<16} {ld.ok_per_s:8.0f} accepted/s  p50 {ld.p50_ms:7.1f} ms  "
         f"p99 {ld.p99_ms:7.1f} ms  non-200 {ld.non_200}  socket errors {ld.socket_errors}  "
-        f"peak RSS {r.peak_rss_mb or 0:.0f} MB{cpu}{ratio}"
+        f"peak RSS {r.peak_rss_mb or 0:.0f} MB (PSS {r.peak_pss_mb or 0:.0f} MB){cpu}{ratio}"
     )
 
 
@@ -293,11 +304,24 @@ def run_round(args: Any) -> list[SendResult]:
                 f"{'PASS' if ok >= TARGET_PER_S else 'MISS'} >={TARGET_PER_S}/s",
                 f"{'PASS' if ok / ceiling >= TARGET_RATIO else 'MISS'} >={TARGET_RATIO}x "
                 f"({ok / ceiling:.2f}x)",
-                f"{'PASS' if (r.peak_rss_mb or 0) < TARGET_RSS_MB else 'MISS'} "
-                f"RSS <{TARGET_RSS_MB} MB",
+                f"{'PASS' if _memory_mb(r) < TARGET_RSS_MB else 'MISS'} "
+                f"memory <{TARGET_RSS_MB} MB ({_memory_mb(r):.0f} MB {_memory_kind(r)})",
             ]
             print(f"  {r.name}: " + ", ".join(verdict))
     return results
+
+
+def _memory_kind(r: SendResult) -> str:
+    return "PSS" if r.processes > 1 else "RSS"
+
+
+def _memory_mb(r: SendResult) -> float:
+    """The figure the memory target is judged on: a single process's peak RSS; for several
+    processes the peak of their summed PSS, since summed RSS counts the interpreter and the
+    libraries they share once per process."""
+    if r.processes > 1 and r.peak_pss_mb:
+        return r.peak_pss_mb
+    return r.peak_rss_mb or 0.0
 
 
 def _ceiling_for(results: list[SendResult], name: str) -> float:
@@ -315,8 +339,9 @@ def table(results: list[SendResult]) -> list[str]:
     """The send figures as Markdown table rows."""
     out = [
         "",
-        "| send (64 conn.) | accepted/s | p50 ms | p99 ms | non-200 | vs ceiling | peak RSS MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| send (64 conn.) | accepted/s | p50 ms | p99 ms | non-200 | vs ceiling "
+        "| peak RSS MB (sum) | peak PSS MB (sum) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ld = r.load
@@ -324,6 +349,7 @@ def table(results: list[SendResult]) -> list[str]:
         ratio = f"{ld.ok_per_s / ceiling:.2f}x" if ceiling and r.name.startswith("tidings") else ""
         out.append(
             f"| {r.name} | {ld.ok_per_s:.0f} | {ld.p50_ms:.1f} | {ld.p99_ms:.1f} | "
-            f"{ld.non_200 + ld.socket_errors} | {ratio} | {r.peak_rss_mb or 0:.0f} |"
+            f"{ld.non_200 + ld.socket_errors} | {ratio} | {r.peak_rss_mb or 0:.0f} "
+            f"| {r.peak_pss_mb or 0:.0f} |"
         )
     return out

@@ -75,7 +75,7 @@ class DeliveryWorker(Worker[Row]):
         self.recorder = recorder
         self.transport = transport
         self.lease_us = lease_seconds * 1_000_000
-        self._cache = _MessageCache(size=4 * concurrency)
+        self._cache = _MessageCache(size=2 * concurrency)
         self.add_chore(60.0, self.purge_expired)
 
     async def lease(self, limit: int) -> list[Row]:
