@@ -27,6 +27,7 @@ from tidings.delivery.worker import DeliveryWorker
 from tidings.events.record import Recorder
 from tidings.store.committer import GroupCommitter
 from tidings.store.engine import make_engine
+from tidings.store.repos.tags import TagBook
 from tidings.store.tables import events
 
 log = logging.getLogger("tidings")
@@ -65,6 +66,7 @@ class Runtime:
             settings=settings,
             engine=self.engine,
             recorder=self.recorder,
+            tagbook=TagBook(self.engine),
             on_submit=self.worker.wake if self.worker else None,
         )
         self.fastapi: FastAPI = create_fastapi(self.services)

@@ -19,6 +19,7 @@ from tidings.store.repos import domains as domain_repo
 from tidings.store.repos import keys as key_repo
 from tidings.store.repos.domains import Domain
 from tidings.store.repos.keys import ApiKey
+from tidings.store.repos.tags import TagBook
 
 CACHE_SECONDS = 5.0
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     recorder: Recorder
+    tagbook: TagBook
     on_submit: Callable[[], None] | None = None
     _keys: TtlCache[ApiKey] = field(default_factory=TtlCache)
     _domains: TtlCache[Domain] = field(default_factory=TtlCache)
@@ -78,8 +80,10 @@ class Services:
                 self._domains.put(name, found)
         return found
 
-    def forget_domain(self, name: str) -> None:
+    def forget_domain(self, name: str, domain_id: int | None = None) -> None:
         self._domains.forget(name.lower())
+        if domain_id is not None:
+            self.tagbook.forget(domain_id)
 
 
 async def services(request: Request) -> Services:

@@ -13,6 +13,7 @@ from tidings.events import render
 from tidings.events.record import Recorder
 from tidings.store.committer import WriteUnit
 from tidings.store.repos.domains import Domain
+from tidings.store.repos.tags import TagBook
 from tidings.store.tables import deliveries, messages
 
 
@@ -21,7 +22,13 @@ def storage_url(base_url: str, domain: str, key: str) -> str:
 
 
 def message_meta(
-    composed: Composed, *, domain: Domain, method: Method, key: str, base_url: str
+    composed: Composed,
+    *,
+    domain: Domain,
+    method: Method,
+    key: str,
+    base_url: str,
+    tags: list[str],
 ) -> dict[str, Any]:
     """What every event of this message repeats (kept with the message)."""
     req = composed.request
@@ -30,7 +37,7 @@ def message_meta(
         "attachments": composed.attachments,
         "size": composed.size,
         "recipients": [c.recipient for c in composed.recipients],
-        "tags": list(req.tags),
+        "tags": tags,
         "user-variables": dict(req.variables),
         "flags": {"is-test-mode": req.testmode},
         "envelope-sender": composed.envelope_sender,
@@ -57,13 +64,17 @@ async def submit(
     method: Method,
     base_url: str,
     recorder: Recorder,
+    tagbook: TagBook,
     on_commit: Callable[[], None] | None = None,
 ) -> str:
     """Store and queue ``composed``; returns its storage key once everything is durable."""
     now = clock.now()
     now_us = round(now * 1_000_000)
     key = ids.storage_key()
-    meta = message_meta(composed, domain=domain, method=method, key=key, base_url=base_url)
+    tags, tag_rows = await tagbook.admit(domain.id, composed.request.tags, now_us)
+    meta = message_meta(
+        composed, domain=domain, method=method, key=key, base_url=base_url, tags=tags
+    )
     deliver_at = composed.request.deliver_at
     due_us = round(deliver_at * 1_000_000) if deliver_at else now_us
     unit = WriteUnit()
@@ -105,6 +116,7 @@ async def submit(
         )
         payloads.append(render.accepted(ts=now, msg=meta, dlv=dmeta, recipient=copy.recipient))
     unit.insert(deliveries, *rows)
+    unit.many.extend((tagbook.upsert, row) for row in tag_rows)
     recorder.attach(unit, domain.id, payloads)
     if on_commit is not None:
         unit.after.append(on_commit)

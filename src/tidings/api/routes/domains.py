@@ -156,5 +156,5 @@ async def delete_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
     domain = await _get(svc, name)
     async with svc.engine.begin() as conn:
         await repo.delete_domain(conn, domain_id=domain.id)
-    svc.forget_domain(domain.name)
+    svc.forget_domain(domain.name, domain.id)
     return JSONResponse({"message": "Domain will be deleted in the background"})

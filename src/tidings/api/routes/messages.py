@@ -54,6 +54,7 @@ async def send(request: Request, domain_name: str, svc: Services, *, mime: bool)
         method=Method.HTTP,
         base_url=s.base_url,
         recorder=svc.recorder,
+        tagbook=svc.tagbook,
         on_commit=svc.on_submit,
     )
     return JSONResponse({"id": ids.bracket(composed.message_id), "message": "Queued. Thank you."})
