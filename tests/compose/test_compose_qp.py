@@ -14,6 +14,7 @@ def _texts() -> list[str]:
     rng = random.Random(7)
     alphabet = "ab =\t\n<>\"'x"
     out = ["", "=" * 500, "y" * 77, "y" * 75 + "=", "abc \n \n\t", "<p>" * 400 + " "]
+    out += ["\x01ctl=" * 200, "bell\x07\n" * 3, "del\x7f" * 300]  # controls: the slow path
     for _ in range(400):
         t = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
         out.append(t.replace("\n", "") * 5 if rng.random() < 0.5 else t)
