@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Generic, TypeVar
 
@@ -47,6 +47,15 @@ class TtlCache(Generic[T]):
     def forget(self, key: str) -> None:
         self._items.pop(key, None)
 
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
+        """The cached value, or ``load()``'s (remembered when it found something)."""
+        value = self.get(key)
+        if value is None:
+            value = await load()
+            if value is not None:
+                self.put(key, value)
+        return value
+
 
 @dataclass
 class Services:
@@ -61,24 +70,20 @@ class Services:
     _domains: TtlCache[Domain] = field(default_factory=TtlCache)
 
     async def authenticate(self, secret: str) -> ApiKey | None:
-        digest = key_repo.digest(secret)
-        key = self._keys.get(digest)
-        if key is None:
+        async def load() -> ApiKey | None:
             async with self.engine.connect() as conn:
-                key = await key_repo.find(conn, secret=secret)
-            if key is not None:
-                self._keys.put(digest, key)
-        return key
+                return await key_repo.find(conn, secret=secret)
+
+        return await self._keys.get_or_load(key_repo.digest(secret), load)
 
     async def domain(self, name: str) -> Domain | None:
         name = name.lower()
-        found = self._domains.get(name)
-        if found is None:
+
+        async def load() -> Domain | None:
             async with self.engine.connect() as conn:
-                found = await domain_repo.get_by_name(conn, name=name)
-            if found is not None:
-                self._domains.put(name, found)
-        return found
+                return await domain_repo.get_by_name(conn, name=name)
+
+        return await self._domains.get_or_load(name, load)
 
     def forget_domain(self, name: str, domain_id: int | None = None) -> None:
         self._domains.forget(name.lower())
