@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 from email import policy
 
@@ -51,3 +52,8 @@ async def test_capture_inbox(client: httpx.AsyncClient, account: Account) -> Non
     assert bad.status_code == 400
     bad = await client.get(f"/v3/{account.domain}/capture/page/!!!")
     assert bad.status_code == 400
+    for crafted in ('{"l": 10, "c": ["x", "y"]}', '{"l": 999}', "[1]", '{"l": 5, "c": [1]}'):
+        token = base64.urlsafe_b64encode(crafted.encode()).rstrip(b"=").decode()
+        r = await client.get(f"/v3/{account.domain}/capture/page/{token}")
+        assert r.status_code == 400, (crafted, r.text)
+        assert "page token" in r.json()["message"]

@@ -203,11 +203,31 @@ async def test_bad_queries(
     assert text in r.json()["message"]
 
 
-@pytest.mark.parametrize("token", ["garbage", "e30", "W10", "eyJhIjp0cnVlfQ", "%%%"])
+def _token(**over: object) -> str:
+    import base64
+    import json
+
+    body: dict[str, object] = {"a": True, "s": None, "e": None, "l": 10, "f": [], "c": None}
+    body.update({"b": False, **over})
+    raw = json.dumps(body).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+CRAFTED = [
+    _token(f=[["no-such-field", "x"]]),
+    _token(f=[["event", "(unbalanced"]]),
+    _token(l=0),
+    _token(l=1000),
+    _token(c=["not-a-number", "id"]),
+]
+
+
+@pytest.mark.parametrize("token", ["garbage", "e30", "W10", "eyJhIjp0cnVlfQ", "%%%", *CRAFTED])
 async def test_bad_page_tokens(client: httpx.AsyncClient, account: Account, token: str) -> None:
     r = await client.get(f"/v3/{account.domain}/events/{token}")
     assert r.status_code == 400, r.text
-    assert "page token" in r.json()["message"]
+    message = r.json()["message"]
+    assert "page token" in message or "filter expression" in message
 
 
 async def test_events_need_a_known_domain_and_key(

@@ -9,6 +9,7 @@ enforced with Mailgun's errors.
 from __future__ import annotations
 
 import binascii
+from collections.abc import Sequence
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import UploadFile
@@ -60,8 +61,26 @@ def parse_urlencoded(body: bytes) -> Fields:
 Fields = list[tuple[str, str | Upload]]
 
 
+def refuse_nul(pairs: Sequence[tuple[str, object]]) -> None:
+    """NUL is never meaningful in a text field, and PostgreSQL cannot store it in text."""
+    for name, value in pairs:
+        if isinstance(value, Upload):  # file contents may hold anything; their names may not
+            value = f"{value.filename or ''}{value.content_type or ''}"
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise BadRequest(
+                f"'{name.replace(chr(0), '')}' parameter must not contain NUL characters"
+            )
+
+
 async def read_form(request: Request, *, max_bytes: int) -> Fields:
-    """The body's fields in order, repeats kept; files become :class:`Upload`."""
+    """The body's fields in order, repeats kept; files become :class:`Upload`.
+    Text fields holding NUL characters are refused."""
+    fields = await _read_form(request, max_bytes=max_bytes)
+    refuse_nul(fields)
+    return fields
+
+
+async def _read_form(request: Request, *, max_bytes: int) -> Fields:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + 1024 * 1024:
         raise TooLarge(f"Request body is larger than the {max_bytes // (1024 * 1024)} MB limit")

@@ -62,6 +62,9 @@ def split(data: bytes, *, normalize: bool = True) -> Entity:
     head, body = (data[: end + 2], data[end + 4 :]) if end >= 0 else (data, b"")
     if head.startswith(b"\r\n"):
         head, body = b"", data[2:]
+    if b"\x00" in head:
+        # RFC 5322 allows no NUL in a header, and the store could not index such a header.
+        raise invalid("a header contains a NUL character")
     headers: list[tuple[str, bytes]] = []
     for number, line in enumerate(head.split(b"\r\n"), start=1):
         if not line:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import orjson
 
 from tidings.errors import BadRequest
+from tidings.events.filters import FILTER_FIELDS, condition
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class Page:
             raise BadRequest(f"Invalid page token: {token[:64]!r}") from None
         if not 1 <= page.limit <= 300:
             raise BadRequest("Invalid page token: bad limit")
+        for name, expression in page.filters:
+            if "\x00" in expression:
+                raise BadRequest("Invalid page token: NUL in a filter")
+            if name not in FILTER_FIELDS:
+                raise BadRequest(f"Invalid page token: unknown filter {name[:32]!r}")
+            condition(name, expression)  # a bad expression is a 400 here too
         return page
 
     def following(self, last: tuple[int, str] | None) -> Page:

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, select, tuple_
 from starlette.responses import JSONResponse, Response
 
 from tidings.api.deps import PathDomain, Svc
+from tidings.api.forms import refuse_nul
 from tidings.core import ids
 from tidings.errors import BadRequest, NotFound
 from tidings.store.tables import captured
@@ -31,13 +32,14 @@ def _untoken(token: str) -> dict[str, object]:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
         raise BadRequest(f"Invalid page token: {token[:64]!r}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or any(isinstance(v, str) and "\x00" in v for v in data.values()):
         raise BadRequest(f"Invalid page token: {token[:64]!r}")
     return data
 
 
 def _query(request: Request) -> dict[str, object]:
     p = request.query_params
+    refuse_nul(p.multi_items())
     raw = p.get("limit") or "100"
     if not raw.isdigit() or not 1 <= int(raw) <= 300:
         raise BadRequest("'limit' parameter must be an integer between 1 and 300")
@@ -62,9 +64,9 @@ async def _page(request: Request, domain: PathDomain, svc: Svc, q: dict[str, obj
     if isinstance(q.get("m"), str):
         conds.append(c.message_id == q["m"])
     if cursor is not None:
-        if not (isinstance(cursor, list) and len(cursor) == 2):
+        if not (isinstance(cursor, list) and len(cursor) == 2 and isinstance(cursor[0], int)):
             raise BadRequest("Invalid page token: bad cursor")
-        pos, cur = tuple_(c.received_us, c.id), tuple_(int(cursor[0]), str(cursor[1]))
+        pos, cur = tuple_(c.received_us, c.id), tuple_(cursor[0], str(cursor[1]))
         conds.append(pos > cur if backward else pos < cur)
     order = (c.received_us.asc(), c.id.asc()) if backward else (c.received_us.desc(), c.id.desc())
     stmt = (

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tidings.api.deps import PathDomain, Svc
+from tidings.api.forms import refuse_nul
 from tidings.events.paging import Page
 from tidings.events.query import page_from_query, paging_urls, read_page
 
@@ -27,7 +28,9 @@ async def _serve(request: Request, domain: PathDomain, svc: Svc, page: Page) -> 
 
 @router.get("/v3/{domain}/events")
 async def events_first(request: Request, domain: PathDomain, svc: Svc) -> Response:
-    page = page_from_query(request.query_params.multi_items())
+    params = request.query_params.multi_items()
+    refuse_nul(params)
+    page = page_from_query(params)
     return await _serve(request, domain, svc, page)
 
 
