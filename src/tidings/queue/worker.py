@@ -31,6 +31,7 @@ class Worker(Generic[J]):
         self._task: asyncio.Task[None] | None = None
         self._chores: list[tuple[float, Callable[[], Awaitable[None]]]] = []
         self._chore_due: list[float] = []
+        self._stopping = False
 
     async def lease(self, limit: int) -> list[J]:
         raise NotImplementedError
@@ -50,16 +51,22 @@ class Worker(Generic[J]):
             self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
+        """Stop leasing, then wait for the jobs in hand.
+
+        The loop is asked to stop, never cancelled: a lease cancelled half-way through its
+        transaction leaves that connection holding its locks (a write lock on SQLite, row
+        locks on PostgreSQL), and every writer after it waits on them.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._run_chores()
             free = self.concurrency - len(self._running)
             jobs: list[J] = []
@@ -75,6 +82,8 @@ class Worker(Generic[J]):
             if jobs and len(jobs) == free:
                 await asyncio.sleep(0)
                 continue
+            if self._stopping:
+                break
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
