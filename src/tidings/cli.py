@@ -169,23 +169,15 @@ async def _demo(settings: Settings) -> tuple[str, str | None]:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            has_domains = await domain_repo.count(conn) > 0
+            _, newest = await domain_repo.list_page(conn, limit=1, skip=0, state=None, search=None)
             has_keys = await key_repo.count(conn) > 0
     finally:
         await engine.dispose()
-    domain = DEMO_DOMAIN
-    if not has_domains:
-        await _add_domain(settings, DEMO_DOMAIN)
+    if newest:
+        domain = newest[0].name
     else:
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                _, items = await domain_repo.list_page(
-                    conn, limit=1, skip=0, state=None, search=None
-                )
-                domain = items[0].name
-        finally:
-            await engine.dispose()
+        domain = DEMO_DOMAIN
+        await _add_domain(settings, DEMO_DOMAIN)
     secret = None if has_keys else await _create_key(settings, None, "demo key")
     return domain, secret
 

@@ -111,7 +111,3 @@ async def delete_domain(conn: AsyncConnection, *, domain_id: int) -> None:
     for table in (deliveries, messages, events, captured, tags):
         await conn.execute(delete(table).where(table.c.domain_id == domain_id))
     await conn.execute(delete(domains).where(domains.c.id == domain_id))
-
-
-async def count(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.count()).select_from(domains))).scalar_one())

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core import clock
@@ -87,6 +87,4 @@ async def find(conn: AsyncConnection, *, secret: str) -> ApiKey | None:
 
 
 async def count(conn: AsyncConnection) -> int:
-    from sqlalchemy import func
-
     return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())
