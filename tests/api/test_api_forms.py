@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from urllib.parse import parse_qsl, quote_plus
 
 import pytest
@@ -18,6 +19,8 @@ CASES = [
     b"plus=a%2Bb+c",
     b"bad-utf8=%FF%FE",
     b"&&a=1&&",
+    b"only+plus=no+escapes+here",
+    b"mixed=a+b%zz+%41",
 ]
 
 
@@ -31,3 +34,12 @@ def test_long_html_round_trip() -> None:
     html = "<p class=\"x\">Grüße & <a href='https://e.org/?a=1&b=2'>link</a></p>\r\n" * 300
     body = f"html={quote_plus(html)}&to=a%40example.org".encode()
     assert parse_urlencoded(body) == [("html", html), ("to", "a@example.org")]
+
+
+def test_random_bodies_match_parse_qsl() -> None:
+    rng = random.Random(11)
+    alphabet = ["%", "+", "=", "&", "a", "0", "F", "%3D", "%41", "%e2%82%ac", "\r", "\n", "%0A"]
+    for _ in range(2000):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))).encode()
+        want = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+        assert parse_urlencoded(body) == want, body

@@ -40,3 +40,21 @@ def test_long_ascii_html_is_quoted_printable() -> None:
     assert cte == "quoted-printable"
     assert b"=3D" in body
     assert binascii.a2b_qp(body) == html.encode()
+
+
+@pytest.mark.parametrize(
+    ("text", "cte"),
+    [
+        ("x" * 998, "7bit"),
+        ("x" * 999, "quoted-printable"),
+        (("y" * 998 + "\n") * 50, "7bit"),
+        (("y" * 998 + "\n") * 50 + "z" * 999, "quoted-printable"),
+        ("a \n" * 400 + "b" * 1000 + " ", "quoted-printable"),
+    ],
+)
+def test_line_length_decides_the_encoding(text: str, cte: str) -> None:
+    got, body = encode_text(text)
+    assert got == cte
+    decoded = binascii.a2b_qp(body) if cte == "quoted-printable" else body
+    assert decoded.replace(b"\r\n", b"\n") == text.encode()
+    assert max(len(line) for line in body.split(b"\r\n")) <= (76 if got != "7bit" else 998)

@@ -20,6 +20,7 @@ from tidings.core.model import Upload
 from tidings.errors import BadRequest, TooLarge
 
 MAX_FIELDS = 20_000
+_AS_QP = bytes.maketrans(b"+%", b" =")
 
 
 def _unquote_plus(raw: bytes) -> str:
@@ -27,23 +28,19 @@ def _unquote_plus(raw: bytes) -> str:
 
     A 20 KB HTML body carries thousands of ``%XX`` escapes, which the standard library decodes
     one by one in Python. Inside a form value ``=`` is always escaped, so the same text with
-    ``%`` turned into ``=`` is quoted-printable, which ``binascii`` decodes in C (5x faster).
-    Anything that is not plain (a raw ``=``, line breaks, malformed escapes) takes the slow path.
+    ``%`` turned into ``=`` (and ``+`` into a space, in the same pass) is quoted-printable,
+    which ``binascii`` decodes in C (5x faster). Anything that is not plain (a raw ``=``, line
+    breaks, malformed escapes) takes the slow path.
     """
-    raw = raw.replace(b"+", b" ")
-    escapes = raw.count(b"%")
-    if escapes:
-        fast = None
-        if b"=" not in raw and b"\r" not in raw and b"\n" not in raw:
-            fast = binascii.a2b_qp(raw.replace(b"%", b"="))
+    if b"%" not in raw:
+        return raw.replace(b"+", b" ").decode("utf-8", "replace")
+    if b"=" not in raw and b"\r" not in raw and b"\n" not in raw:
+        fast = binascii.a2b_qp(raw.translate(_AS_QP))
         # Each well-formed escape shrinks by exactly two octets; anything else (a stray "%")
         # shrinks less, so the length tells whether the fast decoding was exact.
-        raw = (
-            fast
-            if fast is not None and len(fast) == len(raw) - 2 * escapes
-            else (unquote_to_bytes(raw))
-        )
-    return raw.decode("utf-8", "replace")
+        if len(fast) == len(raw) - 2 * raw.count(b"%"):
+            return fast.decode("utf-8", "replace")
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
 def parse_urlencoded(body: bytes) -> Fields:
