@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -26,12 +27,17 @@ T = TypeVar("T")
 
 
 class TtlCache(Generic[T]):
-    """Positive lookups remembered for a few seconds (keys and domains on the hot path)."""
+    """Positive lookups remembered for a few seconds (keys and domains on the hot path).
+
+    Concurrent misses of one key share a single load: when an entry expires under load, the
+    requests that find it missing wait for one query instead of each running their own.
+    """
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = 10_000) -> None:
         self.seconds = seconds
         self.size = size
         self._items: dict[str, tuple[float, T]] = {}
+        self._loading: dict[str, asyncio.Future[T | None]] = {}
 
     def get(self, key: str) -> T | None:
         hit = self._items.get(key)
@@ -46,14 +52,35 @@ class TtlCache(Generic[T]):
 
     def forget(self, key: str) -> None:
         self._items.pop(key, None)
+        self._loading.pop(key, None)  # a load in flight may have read the old row
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
         """The cached value, or ``load()``'s (remembered when it found something)."""
         value = self.get(key)
-        if value is None:
+        if value is not None:
+            return value
+        while (pending := self._loading.get(key)) is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                return pending.result()
+            # The shared load failed (its caller got the error): the next one is shared again.
+        value = self.get(key)
+        if value is not None:
+            return value
+        fut: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = fut
+        try:
             value = await load()
-            if value is not None:
-                self.put(key, value)
+        except BaseException:
+            fut.cancel()
+            raise
+        finally:
+            forgotten = self._loading.get(key) is not fut  # forget() ran while loading
+            if not forgotten:
+                del self._loading[key]
+        if value is not None and not forgotten:
+            self.put(key, value)
+        fut.set_result(value)
         return value
 
 

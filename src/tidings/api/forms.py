@@ -49,10 +49,21 @@ def parse_urlencoded(body: bytes) -> Fields:
     if len(pairs) > MAX_FIELDS:
         raise BadRequest(f"Too many form fields: the limit is {MAX_FIELDS}")
     out: Fields = []
+    names = _NAMES
     for pair in pairs:
-        name, _, value = pair.partition(b"=")
-        out.append((_unquote_plus(name), _unquote_plus(value)))
+        raw, _, value = pair.partition(b"=")
+        name = names.get(raw)
+        if name is None:
+            name = _unquote_plus(raw)
+            if len(names) < _NAMES_KEPT and len(raw) <= 64:
+                names[raw] = name
+        out.append((name, _unquote_plus(value)))
     return out
+
+
+# Field names repeat from one send to the next (``o%3Atag``, ``h%3AReply-To``...).
+_NAMES: dict[bytes, str] = {}
+_NAMES_KEPT = 512
 
 
 Fields = list[tuple[str, str | Upload]]

@@ -21,6 +21,10 @@ _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 _EMAIL = re.compile(rf"[^\s@<>()\[\]\\,;:\"]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
 # Values without quotes, brackets or comments are bare lists: split on commas, skip the parser.
 _SIMPLE = re.compile(r"[^\"<>()]*")
+# One address with a plain display name (``Jane Doe <j@x.org>``, the usual From): no quotes,
+# comments, commas or other specials, so the parser would return the same pair.
+_WORD = r"[^\s\"<>()\[\],;:\\@]+"
+_NAMED = re.compile(rf" *((?:{_WORD}(?: {_WORD})*)?) *<({_WORD}@{_WORD})> *")
 
 
 def is_valid_email(email: str) -> bool:
@@ -41,6 +45,8 @@ def parse_addresses(value: str) -> tuple[Address, ...] | None:
     """All addresses in one field value; ``None`` when any of them is not valid."""
     if _SIMPLE.fullmatch(value):
         pairs = [("", part.strip()) for part in value.split(",")]
+    elif named := _NAMED.fullmatch(value):
+        pairs = [(named[1], named[2])]
     else:
         pairs = getaddresses([value])
     out: list[Address] = []

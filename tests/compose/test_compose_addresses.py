@@ -1,0 +1,50 @@
+"""The address fast paths agree with the standard library's parser wherever they apply."""
+
+from __future__ import annotations
+
+import random
+from email.utils import getaddresses
+
+from tidings.compose.addresses import _NAMED, _SIMPLE, parse_addresses
+from tidings.core.model import Address
+
+
+def _reference(value: str) -> tuple[Address, ...] | None:
+    """``parse_addresses`` without its fast paths: every value through ``getaddresses``."""
+    from tidings.compose.addresses import decode_words, is_valid_email
+
+    out = []
+    for name, email in getaddresses([value]):
+        if not email:
+            if name:
+                return None
+            continue
+        if not is_valid_email(email):
+            return None
+        out.append(Address(decode_words(name.strip()), email))
+    return tuple(out)
+
+
+def test_named_fast_path_matches_the_parser() -> None:
+    rng = random.Random(5)
+    pieces = [*"ab .-'=?_<>@,;:\"()[]\\\t", "x@y.org", "<a@b.c>", "=?utf-8?q?J=C3=A9?="]
+    pieces += ["Jane", "Doe", " <", "@x.org>", "Ünï"]
+    hits = 0
+    for _ in range(30_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if _NAMED.fullmatch(value) and not _SIMPLE.fullmatch(value):
+            hits += 1
+            assert parse_addresses(value) == _reference(value), value
+    assert hits > 100  # the generator does reach the fast path
+
+
+def test_common_forms() -> None:
+    assert parse_addresses("Bench Weekly <news@bench.test>") == (
+        Address("Bench Weekly", "news@bench.test"),
+    )
+    assert parse_addresses("  <news@bench.test>  ") == (Address("", "news@bench.test"),)
+    assert parse_addresses("=?utf-8?q?J=C3=A9r=C3=B4me?= <j@x.org>") == (
+        Address("Jérôme", "j@x.org"),
+    )
+    assert parse_addresses('"Doe, Jane" <j@x.org>') == (Address("Doe, Jane", "j@x.org"),)
+    assert parse_addresses("Jane <not an address>") is None
