@@ -24,6 +24,8 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
+from tidings.store.engine import writing
+
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +111,7 @@ class GroupCommitter:
     async def _commit_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
         units = [u for u, _ in batch]
         try:
-            async with self.engine.begin() as conn:
+            async with writing(self.engine) as conn:
                 await _apply(conn, units)
         except Exception as exc:
             if len(batch) == 1:
@@ -125,20 +127,86 @@ class GroupCommitter:
         _settle(batch, None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A statement compiled once for the engine's dialect: its SQL text, the order of its
+    positional parameters, their values when the statement fixes them (``state='delivered'``)
+    and the type conversions (JSON columns) SQLAlchemy would apply on each execution."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+    convert: dict[str, Callable[[Any], Any]]
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        fixed, convert = self.fixed, self.convert
+        out = []
+        for name in self.names:
+            value = row[name] if name in row else fixed[name]
+            if value is not None and name in convert:
+                value = convert[name](value)
+            out.append(value)
+        return tuple(out)
+
+
+_PLANS: dict[tuple[str, object, tuple[str, ...]], _Plan | None] = {}
+
+
+def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> _Plan | None:
+    """An insert into ``target`` (a table) of the columns ``keys``, or ``target`` itself (a
+    shared parameterised statement), compiled once for executemany through the driver;
+    ``None`` if the dialect is not positional. Both kinds of target live as long as the
+    process, so the cache stays small."""
+    dialect = conn.dialect
+    cache_key = (dialect.name, target, keys)
+    if cache_key in _PLANS:
+        return _PLANS[cache_key]
+    plan = None
+    stmt = target.insert() if isinstance(target, Table) else target
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+    if dialect.positional and compiled.positiontup is not None:
+        convert = {}
+        for name in compiled.positiontup:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                convert[name] = processor
+        names = tuple(compiled.positiontup)
+        fixed = {k: v for k, v in compiled.params.items() if k not in keys and v is not None}
+        # A column default SQLAlchemy computes per execution (absent from the rows and not
+        # fixed by the statement) is left to SQLAlchemy.
+        if all(n in keys or n in fixed for n in names) or not keys:
+            plan = _Plan(str(compiled), names, fixed, convert)
+    _PLANS[cache_key] = plan
+    return plan
+
+
+async def _execute_many(
+    conn: AsyncConnection, target: Any, rows: list[dict[str, Any]], keys: tuple[str, ...] = ()
+) -> None:
+    """One executemany over ``rows`` (see :func:`_plan`), passed to the driver as tuples:
+    no per-batch compilation, no parameter processing beyond what the column types need."""
+    plan = _plan(conn, target, keys)
+    if plan is None:
+        stmt = target.insert() if isinstance(target, Table) else target
+        await conn.execute(stmt, rows)
+        return
+    await conn.exec_driver_sql(plan.sql, [plan.params(row) for row in rows])
+
+
 async def _apply(conn: AsyncConnection, units: Sequence[WriteUnit]) -> None:
-    merged: dict[Table, list[dict[str, Any]]] = {}
+    merged: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for unit in units:
         for table, rows in unit.inserts:
-            merged.setdefault(table, []).extend(rows)
-    for table, rows in merged.items():
-        if rows:
-            await conn.execute(table.insert(), rows)
+            for row in rows:
+                merged.setdefault((table, tuple(row)), []).append(row)
+    for (table, keys), rows in merged.items():
+        await _execute_many(conn, table, rows, keys)
     grouped: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
     for unit in units:
         for stmt, params in unit.many:
             grouped.setdefault(id(stmt), (stmt, []))[1].append(params)
     for stmt, param_list in grouped.values():
-        await conn.execute(stmt, param_list)
+        await _execute_many(conn, stmt, param_list)
     for unit in units:
         for stmt in unit.statements:
             await conn.execute(stmt)
