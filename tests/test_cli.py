@@ -104,3 +104,22 @@ def test_serve_answers_healthz_and_sends(tmp_path: Path) -> None:
 def test_unavailable_role_is_refused(tmp_path: Path) -> None:
     r = run(tmp_path, "serve", "--role", "tracking")
     assert r.returncode == 2 and "not available" in r.stderr
+
+
+def test_unavailable_delivery_mode_is_refused(tmp_path: Path) -> None:
+    r = run(tmp_path, "serve", TIDINGS_DELIVERY_MODE="mx")
+    assert r.returncode == 2
+    assert "delivery mode 'mx' is not available" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_log_level_applies_to_our_loggers(tmp_path: Path) -> None:
+    quiet = run(tmp_path, "domain", "add", "quiet.test", TIDINGS_LOG_LEVEL="warning")
+    assert quiet.returncode == 0, quiet.stderr
+    assert " INFO " not in quiet.stderr
+    chatty = run(tmp_path, "domain", "add", "chatty.test", TIDINGS_LOG_LEVEL="debug")
+    assert chatty.returncode == 0, chatty.stderr
+    assert " INFO " in chatty.stderr or " DEBUG " in chatty.stderr
+    bad = run(tmp_path, "domain", "add", "x.test", TIDINGS_LOG_LEVEL="loud")
+    assert bad.returncode == 2 and "bad setting TIDINGS_LOG_LEVEL" in bad.stderr
+    assert "Traceback" not in bad.stderr and "loud" not in bad.stderr

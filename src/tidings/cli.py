@@ -10,8 +10,10 @@ import subprocess
 import sys
 from typing import Any, get_args
 
+from pydantic import ValidationError
+
 from tidings.config import ROLES_AVAILABLE, Role, Settings, split_hostport
-from tidings.core.vocab import KeyKind, KeyRole
+from tidings.core.vocab import DeliveryMode, KeyKind, KeyRole
 from tidings.errors import TidingsError
 
 DEMO_DOMAIN = "demo.tidings.test"
@@ -20,6 +22,7 @@ DEMO_DOMAIN = "demo.tidings.test"
 def _settings(*, migrated: bool = False) -> Settings:
     """The settings; with ``migrated`` an embedded SQLite store is brought up to date first."""
     settings = Settings()
+    logging.getLogger().setLevel(settings.log_level)
     if migrated and settings.is_sqlite:
         from tidings.store.migrations import migrate
 
@@ -48,6 +51,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(
             f"tidings: role {role!r} is not available in this build yet "
             f"(available: {', '.join(ROLES_AVAILABLE)})",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.delivery_mode is not DeliveryMode.CAPTURE:
+        print(
+            f"tidings: delivery mode {settings.delivery_mode.value!r} is not available in this "
+            "build yet (available: capture)",
             file=sys.stderr,
         )
         return 2
@@ -240,4 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     except TidingsError as exc:
         print(f"tidings: {exc.message}", file=sys.stderr)
         code = 1
+    except ValidationError as exc:  # a bad TIDINGS_* setting: name and rule, never the value
+        for err in exc.errors(include_input=False, include_url=False):
+            name = "TIDINGS_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"tidings: bad setting {name}: {err['msg']}", file=sys.stderr)
+        code = 2
     raise SystemExit(code)

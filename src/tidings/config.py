@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     commit_max_rows: int = Field(500, description="Group commit: most units in one batch.")
     log_level: str = Field("INFO", description="Python logging level.")
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("log_level must be one of debug, info, warning, error, critical")
+        return level
+
     @field_validator("dkim_key_bits")
     @classmethod
     def _key_bits(cls, v: int) -> int:

@@ -150,6 +150,8 @@ def app_from_env() -> ASGIApp:
     each builds its own runtime from the environment."""
     tune_process()
     settings = Settings()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(settings.log_level)
     return Runtime(settings, settings.role).asgi()
 
 

@@ -39,6 +39,10 @@ async def test_capture_inbox(client: httpx.AsyncClient, account: Account) -> Non
         await client.get(f"/v3/{account.domain}/capture", params={"recipient": "r1@example.org"})
     ).json()
     assert [i["subject"] for i in only["items"]] == ["Captured 1"]
+    mixed = (
+        await client.get(f"/v3/{account.domain}/capture", params={"recipient": "R1@Example.ORG"})
+    ).json()
+    assert [i["subject"] for i in mixed["items"]] == ["Captured 1"]
 
     raw = await client.get(f"/v3/{account.domain}/capture/{item['id']}")
     assert raw.status_code == 200

@@ -173,3 +173,23 @@ async def test_nul_characters_are_refused_everywhere(
     # nothing above reached the store
     listed = (await client.get(f"/v3/{d}/events")).json()["items"]
     assert all("\x00" not in json.dumps(e) for e in listed)
+
+
+async def test_nul_in_paths_and_domain_queries(client: httpx.AsyncClient, account: Account) -> None:
+    for path in (
+        "/v3/a%00b.test/events",
+        "/v3/a%00b.test/capture",
+        "/v4/domains/a%00b.test",
+        "/v3/domains/a%00b.test",
+    ):
+        r = await client.get(path)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["message"].startswith("Domain not found")
+    r = await client.post(
+        "/v3/a%00b.test/messages",
+        data={"from": "a@example.test", "to": "b@example.org", "text": "x"},
+    )
+    assert r.status_code == 404, r.text
+    for params in ({"search": "a\x00b"}, {"state": "act\x00ive"}):
+        r = await client.get("/v4/domains", params=params)
+        assert r.status_code == 400 and "NUL" in r.json()["message"], (params, r.text)

@@ -165,6 +165,19 @@ async def test_message_over_size_limit(runtime: Runtime, account: Account) -> No
     assert await _counts(runtime) == (0, 0, 0)
 
 
+async def test_encoded_message_over_size_limit(runtime: Runtime, account: Account) -> None:
+    """45 KB of attachment is under a 50 KB limit, its base64 in the message is not."""
+    runtime.services.settings = runtime.settings.model_copy(update={"max_message_bytes": 50_000})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=runtime.app), base_url=BASE_URL, auth=account.auth
+    ) as c:
+        files = [("attachment", ("big.bin", b"x" * 45_000, "application/octet-stream"))]
+        r = await c.post(f"/v3/{account.domain}/messages", data=form(), files=files)
+    assert r.status_code == 413, r.text
+    assert r.json()["message"] == "Message size exceeds the limit of 50000 bytes"
+    assert await _counts(runtime) == (0, 0, 0)
+
+
 async def test_unknown_domain_and_bad_key(client: httpx.AsyncClient, account: Account) -> None:
     r = await client.post("/v3/nowhere.example/messages", data=form())
     assert r.status_code == 404

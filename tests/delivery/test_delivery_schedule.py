@@ -134,3 +134,51 @@ async def test_permanent_failure_after_the_last_retry(
     assert items[0]["reason"] == "old"
     assert items[0]["log-level"] == "error"
     assert items[0]["delivery-status"]["attempt-no"] == len(DELIVERY_RETRIES) + 1
+
+
+class BrokenTransport:
+    """Raises instead of reporting an outcome (a bug in a transport)."""
+
+    sending_ip = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, envelope: Envelope, data: bytes) -> DeliveryOutcome:
+        self.calls += 1
+        raise RuntimeError("transport bug")
+
+
+async def test_a_raising_transport_is_retried_on_the_schedule_then_fails(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime, shifted_clock: list[float]
+) -> None:
+    assert runtime.worker is not None
+    broken = BrokenTransport()
+    runtime.worker.transport = broken
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={"from": "s@example.test", "to": "bug@example.org", "text": "x"},
+    )
+    mid = r.json()["id"][1:-1]
+    (first,) = await events_for(
+        client, account.domain, want=1, event="failed", **{"message-id": mid}
+    )
+    assert first["severity"] == "temporary"
+    assert first["delivery-status"]["retry-seconds"] == DELIVERY_RETRIES[0]
+    assert "RuntimeError" in first["delivery-status"]["description"]
+    for attempt, delay in enumerate(DELIVERY_RETRIES, start=1):
+        await events_for(
+            client, account.domain, want=attempt, event="failed", **{"message-id": mid}
+        )
+        shifted_clock[0] += delay + 1
+        runtime.worker.wake()
+    (last,) = await events_for(
+        client,
+        account.domain,
+        want=1,
+        event="failed",
+        severity="permanent",
+        **{"message-id": mid},
+    )
+    assert last["delivery-status"]["attempt-no"] == len(DELIVERY_RETRIES) + 1
+    assert broken.calls == len(DELIVERY_RETRIES) + 1

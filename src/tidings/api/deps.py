@@ -105,6 +105,8 @@ class Services:
 
     async def domain(self, name: str) -> Domain | None:
         name = name.lower()
+        if "\x00" in name:  # no domain has one, and PostgreSQL text cannot hold it
+            return None
 
         async def load() -> Domain | None:
             async with self.engine.connect() as conn:

@@ -124,6 +124,25 @@ class DeliveryWorker(Worker[Row]):
         return value
 
     async def handle(self, job: Row) -> None:
+        try:
+            await self._deliver(job)
+        except Exception as exc:
+            # A bug or a store hiccup while delivering counts as a temporary failure, so the
+            # retry table bounds it like any other; without this the job would come back
+            # every lease period for ever.
+            log.exception("delivery %s failed inside tidings", job["id"])
+            cached = self._cache.get((job["domain_id"], job["storage_key"]))
+            outcome = DeliveryOutcome(
+                outcome=Outcome.TEMPORARY,
+                code=0,
+                message="",
+                description=f"Internal error while delivering: {type(exc).__name__}",
+            )
+            await self._record(
+                job, cached[1] if cached else None, job["meta"], outcome, job["attempts"]
+            )
+
+    async def _deliver(self, job: Row) -> None:
         found = await self._message(job["domain_id"], job["storage_key"])
         dmeta: Row = job["meta"]
         attempt: int = job["attempts"]

@@ -11,7 +11,7 @@ import binascii
 
 import orjson
 from fastapi import APIRouter, Request
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
 from starlette.responses import JSONResponse, Response
 
 from tidings.api.deps import PathDomain, Svc
@@ -60,7 +60,7 @@ async def _page(request: Request, domain: PathDomain, svc: Svc, q: dict[str, obj
         raise BadRequest("Invalid page token: bad limit")
     conds: list[ColumnElement[bool]] = [c.domain_id == domain.id]
     if isinstance(q.get("r"), str):
-        conds.append(c.recipient == q["r"])
+        conds.append(func.lower(c.recipient) == q["r"])  # stored as the sender wrote it
     if isinstance(q.get("m"), str):
         conds.append(c.message_id == q["m"])
     if cursor is not None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from tidings.api.deps import AccountKey, Svc
-from tidings.api.forms import read_form
+from tidings.api.forms import read_form, refuse_nul
 from tidings.core.model import Upload
 from tidings.domains import service
 from tidings.errors import BadRequest, NotFound
@@ -74,6 +74,7 @@ async def _get(svc: Svc, name: str) -> Domain:
 @router.get("/v3/domains")
 async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONResponse:
     p = request.query_params
+    refuse_nul(p.multi_items())
     limit_raw, skip_raw = p.get("limit", "100"), p.get("skip", "0")
     if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 1000:
         raise BadRequest("'limit' must be an integer between 1 and 1000")
