@@ -26,7 +26,7 @@ from tidings.delivery.transport import Transport
 from tidings.delivery.worker import DeliveryWorker
 from tidings.events.record import Recorder
 from tidings.store.committer import GroupCommitter
-from tidings.store.engine import make_engine, writing
+from tidings.store.engine import make_engine
 from tidings.store.repos.tags import TagBook
 from tidings.store.tables import events
 
@@ -85,13 +85,13 @@ class Runtime:
         keeps its own). A sampled ANALYZE takes milliseconds on any table size."""
         if not self.settings.is_sqlite:
             return
-        async with writing(self.engine) as conn:
+        async with self.engine.begin() as conn:
             await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             await conn.exec_driver_sql("ANALYZE")
 
     async def purge_old_events(self) -> None:
         cutoff = clock.now_us() - self.settings.events_retention_days * 86400 * 1_000_000
-        async with writing(self.engine) as conn:
+        async with self.engine.begin() as conn:
             await conn.execute(delete(events).where(events.c.ts_us < cutoff))
 
     async def start(self) -> None:

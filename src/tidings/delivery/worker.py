@@ -24,7 +24,6 @@ from tidings.queue.lease import lease_deliveries
 from tidings.queue.schedule import retry_delay
 from tidings.queue.worker import Worker
 from tidings.store.committer import WriteUnit
-from tidings.store.engine import writing
 from tidings.store.tables import deliveries, messages
 
 log = logging.getLogger(__name__)
@@ -234,7 +233,7 @@ class DeliveryWorker(Worker[Row]):
         """Drop messages past their retention and the finished deliveries that point at them."""
         now_us = clock.now_us()
         m = messages.c
-        async with writing(self.engine) as conn:
+        async with self.engine.begin() as conn:
             expired = (
                 await conn.execute(select(m.domain_id, m.storage_key).where(m.expires_us < now_us))
             ).all()

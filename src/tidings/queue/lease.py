@@ -12,7 +12,6 @@ from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.core.vocab import DeliveryState
-from tidings.store.engine import writing
 from tidings.store.tables import deliveries
 
 
@@ -41,6 +40,6 @@ async def lease_deliveries(
         .values(lease_until_us=now_us + lease_us, attempts=d.attempts + 1)
         .returning(*deliveries.c)
     )
-    async with writing(engine) as conn:
+    async with engine.begin() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
     return [dict(r) for r in rows]

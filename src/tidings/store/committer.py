@@ -24,8 +24,6 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
-from tidings.store.engine import writing
-
 log = logging.getLogger(__name__)
 
 
@@ -111,7 +109,7 @@ class GroupCommitter:
     async def _commit_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
         units = [u for u, _ in batch]
         try:
-            async with writing(self.engine) as conn:
+            async with self.engine.begin() as conn:
                 await _apply(conn, units)
         except Exception as exc:
             if len(batch) == 1:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def _dumps(value: Any) -> str:
@@ -61,28 +57,3 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
-
-
-_WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-@contextlib.asynccontextmanager
-async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection in a write transaction (``engine.begin()``), committed on exit.
-
-    SQLite lets one connection write at a time and makes the others wait in its busy
-    handler, which sleeps for whole milliseconds and retries; a transaction that read first
-    can even fail outright when another one commits under it. So on SQLite the writers of
-    one process (the group committer, the worker's leases, chores, domain changes) take
-    turns on an asyncio lock instead, and only other processes ever meet the busy handler.
-    PostgreSQL writers run side by side.
-    """
-    if engine.dialect.name != "sqlite":
-        async with engine.begin() as conn:
-            yield conn
-        return
-    lock = _WRITE_LOCKS.get(engine)
-    if lock is None:
-        lock = _WRITE_LOCKS[engine] = asyncio.Lock()
-    async with lock, engine.begin() as conn:
-        yield conn

@@ -12,7 +12,6 @@ from tidings.api.forms import read_form, refuse_nul
 from tidings.core.model import Upload
 from tidings.domains import service
 from tidings.errors import BadRequest, NotFound
-from tidings.store.engine import writing
 from tidings.store.repos import domains as repo
 from tidings.store.repos.domains import Domain
 
@@ -108,7 +107,7 @@ async def create_domain(request: Request, svc: Svc, key: AccountKey) -> JSONResp
         if not service._LABEL.match(form["dkim_selector"].lower()):
             raise BadRequest("'dkim_selector' must be a single DNS label")
         opts["dkim_selector"] = form["dkim_selector"].lower()
-    async with writing(svc.engine) as conn:
+    async with svc.engine.begin() as conn:
         domain = await service.add(conn, svc.settings, form["name"], opts)
     body = {"message": "Domain DNS records have been created", **service.full(domain, svc.settings)}
     return JSONResponse(body)
@@ -125,7 +124,7 @@ async def get_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
 async def update_domain(request: Request, svc: Svc, key: AccountKey, name: str) -> JSONResponse:
     domain = await _get(svc, name)
     opts = _options(_fields(await read_form(request, max_bytes=1024 * 1024)))
-    async with writing(svc.engine) as conn:
+    async with svc.engine.begin() as conn:
         await repo.update_fields(conn, domain_id=domain.id, values=opts)
         updated = await repo.get_by_id(conn, domain_id=domain.id)
     svc.forget_domain(domain.name)
@@ -140,7 +139,7 @@ async def update_domain(request: Request, svc: Svc, key: AccountKey, name: str) 
 async def verify_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
     domain = await _get(svc, name)
     state, seen = await service.verify(domain, svc.settings)
-    async with writing(svc.engine) as conn:
+    async with svc.engine.begin() as conn:
         await repo.update_fields(conn, domain_id=domain.id, values={"state": state})
         updated = await repo.get_by_id(conn, domain_id=domain.id)
     svc.forget_domain(domain.name)
@@ -156,7 +155,7 @@ async def verify_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
 @router.delete("/v4/domains/{name}")
 async def delete_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
     domain = await _get(svc, name)
-    async with writing(svc.engine) as conn:
+    async with svc.engine.begin() as conn:
         await repo.delete_domain(conn, domain_id=domain.id)
     svc.forget_domain(domain.name, domain.id)
     return JSONResponse({"message": "Domain will be deleted in the background"})
