@@ -134,17 +134,17 @@ class _Plan:
     sql: str
     names: tuple[str, ...]
     fixed: dict[str, Any]
-    convert: dict[str, Callable[[Any], Any]]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(position, conversion) of the parameters whose type needs one."""
 
     def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        fixed, convert = self.fixed, self.convert
-        out = []
-        for name in self.names:
-            value = row[name] if name in row else fixed[name]
-            if value is not None and name in convert:
-                value = convert[name](value)
-            out.append(value)
-        return tuple(out)
+        if self.fixed:
+            row = {**self.fixed, **row}
+        values = [row[name] for name in self.names]
+        for i, fn in self.convert:
+            if values[i] is not None:
+                values[i] = fn(values[i])
+        return tuple(values)
 
 
 _PLANS: dict[tuple[str, object, tuple[str, ...]], _Plan | None] = {}
@@ -163,17 +163,17 @@ def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> _Plan | 
     stmt = target.insert() if isinstance(target, Table) else target
     compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
     if dialect.positional and compiled.positiontup is not None:
-        convert = {}
-        for name in compiled.positiontup:
+        convert = []
+        for i, name in enumerate(compiled.positiontup):
             processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                convert[name] = processor
+                convert.append((i, processor))
         names = tuple(compiled.positiontup)
         fixed = {k: v for k, v in compiled.params.items() if k not in keys and v is not None}
         # A column default SQLAlchemy computes per execution (absent from the rows and not
         # fixed by the statement) is left to SQLAlchemy.
         if all(n in keys or n in fixed for n in names) or not keys:
-            plan = _Plan(str(compiled), names, fixed, convert)
+            plan = _Plan(str(compiled), names, fixed, tuple(convert))
     _PLANS[cache_key] = plan
     return plan
 
