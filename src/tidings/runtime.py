@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 
 from fastapi import FastAPI
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from starlette.types import ASGIApp
 
 from tidings.api.app import create_fastapi
@@ -28,7 +28,7 @@ from tidings.events.record import Recorder
 from tidings.store.committer import GroupCommitter
 from tidings.store.engine import make_engine
 from tidings.store.repos.tags import TagBook
-from tidings.store.tables import events
+from tidings.store.tables import captured, domains, events
 
 log = logging.getLogger("tidings")
 
@@ -90,9 +90,21 @@ class Runtime:
             await conn.exec_driver_sql("ANALYZE")
 
     async def purge_old_events(self) -> None:
+        """Events, and the capture inbox with them, are kept ``events_retention_days``."""
         cutoff = clock.now_us() - self.settings.events_retention_days * 86400 * 1_000_000
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(events).where(events.c.ts_us < cutoff))
+        async with self.engine.connect() as conn:
+            domain_ids = (await conn.execute(select(domains.c.id))).scalars().all()
+        # Domain by domain, so each delete is a range of an index that leads with domain_id.
+        for domain_id in domain_ids:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    delete(events).where(events.c.domain_id == domain_id, events.c.ts_us < cutoff)
+                )
+                await conn.execute(
+                    delete(captured).where(
+                        captured.c.domain_id == domain_id, captured.c.received_us < cutoff
+                    )
+                )
 
     async def start(self) -> None:
         await self.committer.start()
