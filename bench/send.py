@@ -154,8 +154,10 @@ async def _counts(url: str) -> tuple[int, int]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            stored = (await conn.execute(select(func.count()).select_from(messages))).scalar_one()
+            # Captured copies first: a message is stored before its copy is, so counting in
+            # this order never shows more deliveries than messages while both still grow.
             done = (await conn.execute(select(func.count()).select_from(captured))).scalar_one()
+            stored = (await conn.execute(select(func.count()).select_from(messages))).scalar_one()
             return int(stored), int(done)
     finally:
         await engine.dispose()

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tidings.domains.keys import dkim_txt_value, generate_dkim_key
-from tidings.domains.records import DnsRecord, expected_records, render_record
+from tidings.domains.records import DnsRecord, expected_records, render_record, spf_value
 
 
 @pytest.mark.parametrize("bits", [1024, 2048])
@@ -122,3 +122,15 @@ def test_dns_record_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         rec.value = "x"  # type: ignore[misc]
     assert rec.priority is None
+
+
+@pytest.mark.parametrize(
+    ("host", "want"),
+    [
+        ("mail.tidings.test", "v=spf1 a:mail.tidings.test ~all"),
+        ("127.0.0.1", "v=spf1 ip4:127.0.0.1 ~all"),
+        ("2001:db8:0:0::25", "v=spf1 ip6:2001:db8::25 ~all"),
+    ],
+)
+def test_spf_names_an_address_with_ip4_or_ip6(host: str, want: str) -> None:
+    assert spf_value(host) == want

@@ -5,7 +5,7 @@ tidings is self-hosted, so the records point at this server rather than at mailg
 =========  ===============================  =====================================
 type       name                             value
 =========  ===============================  =====================================
-TXT (SPF)  ``<domain>``                     ``v=spf1 a:<hostname> ~all``
+TXT (SPF)  ``<domain>``                     ``v=spf1 a:<hostname> ~all`` (or ip4/ip6)
 TXT (DKIM) ``<selector>._domainkey.<dom>``  ``k=rsa; p=<base64 DER public key>``
 CNAME      ``<web_prefix>.<domain>``        ``<hostname>`` (click and open tracking)
 MX 10      ``<domain>``                     ``<hostname>`` (receiving)
@@ -14,6 +14,7 @@ MX 10      ``<domain>``                     ``<hostname>`` (receiving)
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,8 +43,17 @@ class DnsRecord:
 
 
 def spf_value(hostname: str) -> str:
-    """Our SPF policy: mail for the domain comes from this server's address."""
-    return f"v=spf1 a:{hostname} ~all"
+    """Our SPF policy: mail for the domain comes from this server's address.
+
+    A host name is named with ``a:``; when the server is known only by an IP address (the
+    default before ``TIDINGS_MAIL_HOSTNAME`` is set) ``ip4:``/``ip6:`` name the address
+    itself, since ``a:`` takes a domain name (RFC 7208 §5.3, §5.6).
+    """
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        return f"v=spf1 a:{hostname} ~all"
+    return f"v=spf1 ip{address.version}:{address.compressed} ~all"
 
 
 def expected_records(
