@@ -1,4 +1,4 @@
-"""``python -m bench [send|events] [--db sqlite,postgres] ...``: run the benchmarks."""
+"""``python -m bench [send|cpu|events] [--db sqlite,postgres] ...``: run the benchmarks."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _dbs(value: str) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("part", nargs="?", choices=("all", "send", "events"), default="all")
+    p.add_argument("part", nargs="?", choices=("all", "send", "cpu", "events"), default="all")
     p.add_argument("--db", type=_dbs, default=["sqlite", "postgres"], help="sqlite,postgres")
     p.add_argument("--duration", type=float, default=15.0, help="send: measured seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="send: warm-up seconds")
@@ -38,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
         default=15.0,
         help="send: most seconds to wait for the worker to deliver the backlog after the load",
     )
+    p.add_argument("--sends", type=int, default=4000, help="cpu: sends per round")
+    p.add_argument("--rounds", type=int, default=2, help="cpu: rounds per database (best kept)")
     p.add_argument("--events", type=int, default=1_000_000, help="events: rows stored")
     p.add_argument("--requests", type=int, default=200, help="events: requests per kind")
     p.add_argument("--rebuild", action="store_true", help="events: ignore the cached SQLite file")
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import send
 
         lines += send.table(send.run(args))
+    if args.part in ("all", "cpu"):
+        from bench import cpu
+
+        lines += cpu.table(cpu.run(args))
     if args.part in ("all", "events"):
         from bench import events
 
