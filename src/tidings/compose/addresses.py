@@ -13,7 +13,7 @@ from email.utils import getaddresses
 
 from tidings.core.model import Address
 
-__all__ = ["is_valid_email", "parse_addresses", "unique"]
+__all__ = ["checked", "is_valid_email", "parse_addresses", "unique"]
 
 # One dot-atom-ish local part (no spaces, brackets or quotes) and a domain of labels made
 # of letters, digits and inner hyphens; Unicode letters are allowed (EAI / IDN).
@@ -49,6 +49,11 @@ def parse_addresses(value: str) -> tuple[Address, ...] | None:
         pairs = [(named[1], named[2])]
     else:
         pairs = getaddresses([value])
+    return checked(pairs)
+
+
+def checked(pairs: Iterable[tuple[str, str]]) -> tuple[Address, ...] | None:
+    """``(display name, address)`` pairs as addresses; ``None`` when any is not valid."""
     out: list[Address] = []
     for name, email in pairs:
         if not email:
