@@ -123,3 +123,85 @@ def test_log_level_applies_to_our_loggers(tmp_path: Path) -> None:
     bad = run(tmp_path, "domain", "add", "x.test", TIDINGS_LOG_LEVEL="loud")
     assert bad.returncode == 2 and "bad setting TIDINGS_LOG_LEVEL" in bad.stderr
     assert "Traceback" not in bad.stderr and "loud" not in bad.stderr
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+def _wait_healthy(base: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not come up"
+        time.sleep(0.1)
+
+
+def test_serve_several_processes_share_one_socket(tmp_path: Path) -> None:
+    """``--workers 2``: a small parent, two servers on its socket, a dead one replaced, and
+    SIGINT stops them all."""
+    import signal
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"TIDINGS_HTTP_LISTEN": f"127.0.0.1:{port}", "TIDINGS_LOG_LEVEL": "warning"}
+    run(tmp_path, "domain", "add", "multi.example.org", **env)
+    key = run(tmp_path, "key", "create", **env).stdout.strip().splitlines()[-1]
+    proc = subprocess.Popen(
+        [*TIDINGS, "serve", "--workers", "2"],
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base)
+        first = _children(proc.pid)
+        assert len(first) == 2
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            assert b"tidings.supervise" in f.read()  # the parent is the small supervisor
+        ids = set()
+        for i in range(6):
+            r = httpx.post(
+                f"{base}/v3/multi.example.org/messages",
+                auth=("api", key),
+                data={"from": "a@multi.example.org", "to": f"r{i}@example.org", "text": "hi"},
+            )
+            assert r.status_code == 200, r.text
+            ids.add(r.json()["id"])
+        assert len(ids) == 6
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            now = _children(proc.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            assert time.monotonic() < deadline, f"no replacement for {first[0]}: {now}"
+            time.sleep(0.1)
+        _wait_healthy(base)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=40)
+    assert proc.returncode == 0, out
+    assert "starting another" in out
+    assert key not in out
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in now)  # stopped and reaped
+
+
+def test_several_processes_on_a_busy_port_fail_clearly(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = run(tmp_path, "serve", "--workers", "2", TIDINGS_HTTP_LISTEN=f"127.0.0.1:{port}")
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 import sys
 from typing import Any, get_args
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from tidings.config import ROLES_AVAILABLE, Role, Settings, split_hostport
 from tidings.core.vocab import DeliveryMode, KeyKind, KeyRole
 from tidings.errors import TidingsError
+from tidings.supervise import FD_ENV
 
 DEMO_DOMAIN = "demo.tidings.test"
 
@@ -62,7 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     n = settings.http_workers
-    if settings.is_sqlite:
+    # A server process started by ``tidings.supervise`` serves the socket it was handed.
+    inherited = os.environ.pop(FD_ENV, None)
+    if settings.is_sqlite and inherited is None:
         # In its own process: a supervisor of several server processes stays small.
         subprocess.run(
             [sys.executable, "-m", "tidings", "migrate"], check=True, stdout=subprocess.DEVNULL
@@ -80,26 +84,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(work())
         return 0
     host, port = split_hostport(settings.http_listen, 8080)
-    print(
-        f"tidings serving the Mailgun API at {settings.base_url} (role {role}, "
-        f"{n} process{'es' if n > 1 else ''})",
-        flush=True,
-    )
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_level": settings.log_level.lower(),
-        "access_log": False,
-        "server_header": False,
-    }
-    if n > 1:
-        # Each process builds its own runtime (engine, group committer, worker) from the env.
-        uvicorn.run("tidings.runtime:app_from_env", factory=True, workers=n, **options)
-    else:
-        from tidings.runtime import Runtime, tune_process
+    if inherited is None:
+        print(
+            f"tidings serving the Mailgun API at {settings.base_url} (role {role}, "
+            f"{n} process{'es' if n > 1 else ''})",
+            flush=True,
+        )
+    if n > 1 and inherited is None:
+        # Each process builds its own runtime (engine, group committer, worker) from the env;
+        # a small standard-library parent holds the socket and watches them.
+        argv = [sys.executable, "-m", "tidings.supervise", host, str(port), str(n)]
+        os.execv(sys.executable, argv)
+    from tidings.runtime import Runtime, tune_process
 
-        tune_process()
-        uvicorn.run(Runtime(settings, role).asgi(), **options)
+    tune_process()
+    config = uvicorn.Config(
+        Runtime(settings, role).asgi(),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    if inherited is None:
+        server.run()
+    else:
+        server.run(sockets=[socket.socket(fileno=int(inherited))])
     return 0
 
 

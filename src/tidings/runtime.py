@@ -157,15 +157,5 @@ def tune_process() -> None:
         pass
 
 
-def app_from_env() -> ASGIApp:
-    """ASGI factory for server processes started by uvicorn (``tidings serve --workers N``):
-    each builds its own runtime from the environment."""
-    tune_process()
-    settings = Settings()
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(settings.log_level)
-    return Runtime(settings, settings.role).asgi()
-
-
 async def wait_forever() -> None:
     await asyncio.Event().wait()
