@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.compose.mime import personalize
@@ -36,6 +36,14 @@ _ONE = and_(_d.domain_id == bindparam("k_domain"), _d.id == bindparam("k_id"))
 MARK_DELIVERED = update(deliveries).where(_ONE).values(state=DeliveryState.DELIVERED.value)
 MARK_FAILED = update(deliveries).where(_ONE).values(state=DeliveryState.FAILED.value)
 RESCHEDULE = update(deliveries).where(_ONE).values(due_us=bindparam("k_due"), lease_until_us=0)
+
+
+def bodies_query(domain_id: int, keys: list[str]) -> Select[Any]:
+    """The stored messages ``keys`` of one domain, found through the primary key."""
+    m = messages.c
+    return select(m.domain_id, m.storage_key, m.mime, m.meta).where(
+        m.domain_id == domain_id, m.storage_key.in_(keys)
+    )
 
 
 class _MessageCache:
@@ -91,17 +99,17 @@ class DeliveryWorker(Worker[Row]):
         missing = [k for k in wanted if self._cache.get(k) is None]
         if not missing:
             return
-        m = messages.c
+        by_domain: dict[int, list[str]] = {}
+        for domain_id, key in missing:
+            by_domain.setdefault(domain_id, []).append(key)
         async with self.engine.connect() as conn:
-            for start in range(0, len(missing), 200):
-                chunk = missing[start : start + 200]
-                rows = await conn.execute(
-                    select(m.domain_id, m.storage_key, m.mime, m.meta).where(
-                        tuple_(m.domain_id, m.storage_key).in_(chunk)
-                    )
-                )
-                for r in rows:
-                    self._cache.put((r.domain_id, r.storage_key), (r.mime, r.meta))
+            # One domain per query, so that the primary key (domain_id, storage_key) serves
+            # it; SQLite scans the table for a row-value IN list.
+            for domain_id, keys in by_domain.items():
+                for start in range(0, len(keys), 200):
+                    rows = await conn.execute(bodies_query(domain_id, keys[start : start + 200]))
+                    for r in rows:
+                        self._cache.put((r.domain_id, r.storage_key), (r.mime, r.meta))
 
     async def _message(self, domain_id: int, key: str) -> tuple[bytes | None, Row] | None:
         cached = self._cache.get((domain_id, key))
