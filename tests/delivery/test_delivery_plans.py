@@ -1,4 +1,4 @@
-"""The worker's hot queries reach their rows through an index on SQLite, whatever the backlog.
+"""The worker's queries reach their rows through an index on SQLite, whatever the backlog.
 
 SQLite matches a row-value ``IN`` by its first column only (``domain_id``), which turned each
 lease and each body prefetch into a walk over every delivery or message of the domain: a
@@ -10,11 +10,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy import and_, delete, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from tidings.delivery.worker import bodies_query
 from tidings.queue.lease import lease_statement
 from tidings.store.migrations import migrate
+from tidings.store.tables import deliveries
 
 
 def _plan(db: Path, stmt: object) -> list[str]:
@@ -36,3 +38,11 @@ def test_lease_and_prefetch_search_indexes(tmp_path: Path) -> None:
     assert not any(step.startswith("SCAN") for step in lease), lease
     bodies = _plan(db, bodies_query(1, ["a", "b", "c"]))
     assert bodies and all(step.startswith("SEARCH") for step in bodies), bodies
+    d = deliveries.c
+    mine = and_(d.domain_id == 1, d.storage_key == "k")
+    for stmt in (
+        select(d.id).where(mine, d.state == "queued").limit(1),
+        delete(deliveries).where(mine),
+    ):
+        steps = _plan(db, stmt)
+        assert any("ix_deliveries_message" in step for step in steps), steps

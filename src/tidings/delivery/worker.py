@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, select, update
+from sqlalchemy import Select, and_, bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.compose.mime import personalize
@@ -237,35 +237,41 @@ class DeliveryWorker(Worker[Row]):
             self.recorder.attach(unit, job["domain_id"], [payload])
         await self.recorder.committer.submit(unit)
 
-    async def purge_expired(self) -> None:
-        """Drop messages past their retention and the finished deliveries that point at them."""
+    async def purge_expired(self, chunk: int = 500) -> int:
+        """Drop messages past their retention and the finished deliveries that point at them;
+        a message that still has a queued copy stays until that copy is done. Works through
+        the expired messages ``chunk`` at a time, one short transaction each, along the
+        ``expires_us`` and ``(domain_id, storage_key)`` indexes. Returns how many it dropped."""
         now_us = clock.now_us()
-        m = messages.c
-        async with self.engine.begin() as conn:
-            expired = (
-                await conn.execute(select(m.domain_id, m.storage_key).where(m.expires_us < now_us))
-            ).all()
-            for domain_id, key in expired:
-                pending = (
+        m, d = messages.c, deliveries.c
+        after: tuple[int, int, str] = (-1, 0, "")
+        dropped = 0
+        while True:
+            async with self.engine.begin() as conn:
+                expired = (
                     await conn.execute(
-                        select(deliveries.c.id)
+                        select(m.expires_us, m.domain_id, m.storage_key)
                         .where(
-                            and_(
-                                deliveries.c.domain_id == domain_id,
-                                deliveries.c.storage_key == key,
-                                deliveries.c.state == DeliveryState.QUEUED.value,
-                            )
+                            m.expires_us < now_us,
+                            tuple_(m.expires_us, m.domain_id, m.storage_key) > tuple_(*after),
                         )
-                        .limit(1)
+                        .order_by(m.expires_us, m.domain_id, m.storage_key)
+                        .limit(chunk)
                     )
-                ).first()
-                if pending is not None:
-                    continue
-                await conn.execute(
-                    delete(deliveries).where(
-                        and_(deliveries.c.domain_id == domain_id, deliveries.c.storage_key == key)
+                ).all()
+                for _, domain_id, key in expired:
+                    mine = and_(d.domain_id == domain_id, d.storage_key == key)
+                    queued = await conn.execute(
+                        select(d.id).where(mine, d.state == DeliveryState.QUEUED.value).limit(1)
                     )
-                )
-                await conn.execute(
-                    delete(messages).where(and_(m.domain_id == domain_id, m.storage_key == key))
-                )
+                    if queued.first() is not None:
+                        continue
+                    await conn.execute(delete(deliveries).where(mine))
+                    await conn.execute(
+                        delete(messages).where(m.domain_id == domain_id, m.storage_key == key)
+                    )
+                    dropped += 1
+            if len(expired) < chunk:
+                return dropped
+            last = expired[-1]
+            after = (last.expires_us, last.domain_id, last.storage_key)

@@ -29,7 +29,7 @@ class Worker(Generic[J]):
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
-        self._chores: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+        self._chores: list[tuple[float, Callable[[], Awaitable[object]]]] = []
         self._chore_due: list[float] = []
         self._stopping = False
 
@@ -39,7 +39,7 @@ class Worker(Generic[J]):
     async def handle(self, job: J) -> None:
         raise NotImplementedError
 
-    def add_chore(self, every_seconds: float, chore: Callable[[], Awaitable[None]]) -> None:
+    def add_chore(self, every_seconds: float, chore: Callable[[], Awaitable[object]]) -> None:
         self._chores.append((every_seconds, chore))
         self._chore_due.append(0.0)
 

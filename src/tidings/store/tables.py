@@ -108,6 +108,8 @@ deliveries = Table(
     Column("meta", JSON, nullable=False),
     # The worker's lease scan: due, unclaimed, still queued.
     Index("ix_deliveries_due", "state", "due_us"),
+    # A message's copies (the purge of expired messages).
+    Index("ix_deliveries_message", "domain_id", "storage_key"),
 )
 
 events = Table(
