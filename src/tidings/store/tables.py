@@ -1,6 +1,7 @@
 """SQLAlchemy tables. No business logic.
 
-Every per-domain table carries ``domain_id`` and leads its primary key and indexes with it,
+Every per-domain table carries ``domain_id`` and leads its primary key and indexes with it
+(``ix_deliveries_message`` aside, see there),
 so the store can later be distributed by domain (Citus) without a rewrite. Times that are
 used for ordering or leasing are integer epoch microseconds (``*_us``): they sort and compare
 the same way on SQLite and PostgreSQL.
@@ -108,8 +109,9 @@ deliveries = Table(
     Column("meta", JSON, nullable=False),
     # The worker's lease scan: due, unclaimed, still queued.
     Index("ix_deliveries_due", "state", "due_us"),
-    # A message's copies (the purge of expired messages).
-    Index("ix_deliveries_message", "domain_id", "storage_key"),
+    # A message's copies (the purge of expired messages). storage_key first: an index led by
+    # domain_id gave PostgreSQL's planner a domain-wide path it took for per-delivery updates.
+    Index("ix_deliveries_message", "storage_key", "domain_id"),
 )
 
 events = Table(
