@@ -161,3 +161,16 @@ async def client(runtime: Runtime, account: Account) -> AsyncIterator[httpx.Asyn
         transport=transport, base_url=BASE_URL, auth=account.auth, timeout=30
     ) as c:
         yield c
+
+
+@pytest.fixture
+def shifted_clock() -> Iterator[list[float]]:
+    """The clock runs real time plus ``offset[0]`` seconds."""
+    import time
+
+    from tidings.core import clock
+
+    offset = [0.0]
+    clock.set_clock(lambda: time.time() + offset[0])
+    yield offset
+    clock.set_clock(None)

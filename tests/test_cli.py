@@ -78,15 +78,7 @@ def test_serve_answers_healthz_and_sends(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.1)
+        _wait_healthy(base)
         r = httpx.post(
             f"{base}/v3/serve.example.org/messages",
             auth=("api", key),

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from sqlalchemy import Table, func, select, update
 
 from tests.conftest import Account
@@ -14,14 +10,6 @@ from tests.support.polling import events_for
 from tidings.core import clock
 from tidings.runtime import Runtime
 from tidings.store.tables import deliveries, messages
-
-
-@pytest.fixture
-def shifted_clock() -> Iterator[list[float]]:
-    offset = [0.0]
-    clock.set_clock(lambda: time.time() + offset[0])
-    yield offset
-    clock.set_clock(None)
 
 
 async def _count(runtime: Runtime, table: Table) -> int:

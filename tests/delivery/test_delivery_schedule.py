@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.utils import formatdate
 
 import httpx
-import pytest
 
 from tests.conftest import Account
 from tests.support.polling import events_for
@@ -14,17 +12,6 @@ from tidings.core import clock
 from tidings.delivery.transport import DeliveryOutcome, Envelope, Outcome
 from tidings.queue.schedule import DELIVERY_RETRIES
 from tidings.runtime import Runtime
-
-
-@pytest.fixture
-def shifted_clock() -> Iterator[list[float]]:
-    """The clock runs real time plus ``offset[0]`` seconds."""
-    import time
-
-    offset = [0.0]
-    clock.set_clock(lambda: time.time() + offset[0])
-    yield offset
-    clock.set_clock(None)
 
 
 async def test_deliverytime_is_honoured(
