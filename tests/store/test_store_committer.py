@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -114,6 +116,85 @@ async def test_driver_batches_keep_types_fixed_values_and_defaults(db_url: str) 
         ]
         assert all(r.meta == meta for r in rows)
         assert tags_col == ""
+    finally:
+        await committer.stop()
+        await engine.dispose()
+
+
+async def test_statements_without_a_plan_still_commit_with_the_batch(db_url: str) -> None:
+    """A unit carrying a plain statement is run by SQLAlchemy, not the SQLite writer's fast
+    path, and commits together with the rows of the other units of its batch."""
+    from sqlalchemy import update
+
+    engine = make_engine(db_url)
+    committer = GroupCommitter(engine)
+    await committer.start()
+    try:
+        first = WriteUnit()
+        first.insert(tags, _tag(1))
+        await committer.submit(first)
+        rows, stmt = WriteUnit(), WriteUnit()
+        rows.insert(tags, _tag(2))
+        stmt.statements.append(update(tags).where(tags.c.tag == "t1").values(description="changed"))
+        await asyncio.gather(committer.submit(rows), committer.submit(stmt))
+        async with engine.connect() as conn:
+            got = dict((await conn.execute(select(tags.c.tag, tags.c.description))).all())
+        assert got == {"t1": "changed", "t2": ""}
+    finally:
+        await committer.stop()
+        await engine.dispose()
+
+
+async def test_sqlite_checkpoints_in_the_background(tmp_path: Path, sqlite_template: Path) -> None:
+    """On SQLite the batch goes to the writer thread, and the WAL reaches the database file
+    through the background checkpoint, not through a commit crossing SQLite's own threshold
+    (which is set far above what this test writes)."""
+    from tidings.store.engine import WAL_AUTOCHECKPOINT_PAGES
+    from tidings.store.sqlite_writer import CHECKPOINT_EVERY
+    from tidings.store.tables import messages
+
+    path = tmp_path / "ckpt.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    committer = GroupCommitter(engine)
+    writer = committer._sqlite
+    assert writer is not None
+    await committer.start()
+    body = bytes(range(256)) * 80  # 20 KB that does not compress away
+    size_before = path.stat().st_size
+    try:
+        for i in range(41):
+            if i == 40:  # the burst was within one checkpoint interval: one more commit later
+                await asyncio.sleep(CHECKPOINT_EVERY + 0.05)
+            unit = WriteUnit()
+            unit.insert(
+                messages,
+                {
+                    "domain_id": 1,
+                    "storage_key": f"k{i}",
+                    "message_id": f"m{i}@example.org",
+                    "created_us": i,
+                    "expires_us": i,
+                    "size": len(body),
+                    "mime": body,
+                    "meta": {"i": i},
+                },
+            )
+            await committer.submit(unit)
+        assert 40 * len(body) < WAL_AUTOCHECKPOINT_PAGES * 16384
+        for _ in range(100):
+            if writer.checkpoints and path.stat().st_size >= size_before + 40 * len(body):
+                break
+            await asyncio.sleep(0.05)
+        assert writer.checkpoints >= 1
+        assert path.stat().st_size >= size_before + 40 * len(body)
+        async with engine.connect() as conn:
+            stored = (
+                (await conn.execute(select(messages.c.mime).order_by(messages.c.created_us)))
+                .scalars()
+                .all()
+            )
+        assert stored == [body] * 41
     finally:
         await committer.stop()
         await engine.dispose()

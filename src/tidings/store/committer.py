@@ -9,6 +9,10 @@ batched inserts; when idle a unit waits for nothing but its own commit.
 
 If a batch fails, its units are retried one by one, so a bad unit fails alone and the others
 are kept. ``after`` callbacks run after the commit (listeners: webhooks, worker wake-ups).
+
+On SQLite a batch goes to :class:`~tidings.store.sqlite_writer.SQLiteWriter` as SQL and
+parameter tuples in one hand-over; PostgreSQL batches, and any batch holding a statement that
+has no compiled plan, go through the async engine.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
+
+from tidings.store.sqlite_writer import SQLiteWriter, Work
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,9 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.units = 0
+        # SQLite files get a writer thread of their own (see ``sqlite_writer``).
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._sqlite = SQLiteWriter(path) if path and path != ":memory:" else None
 
     async def start(self) -> None:
         if self._task is None:
@@ -77,6 +86,8 @@ class GroupCommitter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def submit(self, unit: WriteUnit) -> None:
         """Queue ``unit`` and return once it has committed (or raise what its commit raised)."""
@@ -109,8 +120,12 @@ class GroupCommitter:
     async def _commit_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
         units = [u for u, _ in batch]
         try:
-            async with self.engine.begin() as conn:
-                await _apply(conn, units)
+            work = _sqlite_work(self.engine, units) if self._sqlite is not None else None
+            if work is not None and self._sqlite is not None:
+                await self._sqlite.write(work)
+            else:
+                async with self.engine.begin() as conn:
+                    await _apply(conn, units)
         except Exception as exc:
             if len(batch) == 1:
                 log.exception("write unit failed")
@@ -151,11 +166,14 @@ _PLANS: dict[tuple[str, object, tuple[str, ...]], _Plan | None] = {}
 
 
 def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> _Plan | None:
+    return _plan_for(conn.dialect, target, keys)
+
+
+def _plan_for(dialect: Any, target: Any, keys: tuple[str, ...]) -> _Plan | None:
     """An insert into ``target`` (a table) of the columns ``keys``, or ``target`` itself (a
     shared parameterised statement), compiled once for executemany through the driver;
     ``None`` if the dialect is not positional. Both kinds of target live as long as the
     process, so the cache stays small."""
-    dialect = conn.dialect
     cache_key = (dialect.name, target, keys)
     if cache_key in _PLANS:
         return _PLANS[cache_key]
@@ -191,20 +209,28 @@ async def _execute_many(
     await conn.exec_driver_sql(plan.sql, [plan.params(row) for row in rows])
 
 
-async def _apply(conn: AsyncConnection, units: Sequence[WriteUnit]) -> None:
+def _groups(units: Sequence[WriteUnit]) -> list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]]:
+    """The batch's executemany groups, in order: inserts by table and column set, then each
+    shared statement with its parameter sets."""
     merged: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for unit in units:
         for table, rows in unit.inserts:
             for row in rows:
                 merged.setdefault((table, tuple(row)), []).append(row)
-    for (table, keys), rows in merged.items():
-        await _execute_many(conn, table, rows, keys)
-    grouped: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
+    groups: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]] = [
+        (table, keys, rows) for (table, keys), rows in merged.items()
+    ]
+    shared: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
     for unit in units:
         for stmt, params in unit.many:
-            grouped.setdefault(id(stmt), (stmt, []))[1].append(params)
-    for stmt, param_list in grouped.values():
-        await _execute_many(conn, stmt, param_list)
+            shared.setdefault(id(stmt), (stmt, []))[1].append(params)
+    groups += [(stmt, (), param_list) for stmt, param_list in shared.values()]
+    return groups
+
+
+async def _apply(conn: AsyncConnection, units: Sequence[WriteUnit]) -> None:
+    for target, keys, rows in _groups(units):
+        await _execute_many(conn, target, rows, keys)
     for unit in units:
         for stmt in unit.statements:
             await conn.execute(stmt)
@@ -223,3 +249,17 @@ def _settle(batch: list[tuple[WriteUnit, asyncio.Future[None]]], exc: BaseExcept
                 cb()
             except Exception:
                 log.exception("after-commit callback failed")
+
+
+def _sqlite_work(engine: AsyncEngine, units: Sequence[WriteUnit]) -> Work | None:
+    """The batch as (SQL, parameter tuples) pairs for :class:`SQLiteWriter`, or ``None`` when a
+    statement has no plan (SQLAlchemy must run it)."""
+    if any(unit.statements for unit in units):
+        return None
+    work: Work = []
+    for target, keys, rows in _groups(units):
+        plan = _plan_for(engine.dialect, target, keys)
+        if plan is None:
+            return None
+        work.append((plan.sql, [plan.params(r) for r in rows]))
+    return work

@@ -19,7 +19,12 @@ def _dumps(value: Any) -> str:
 _JSON: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+#: SQLite's own checkpoint threshold (pages of 16 KB): well past what the background
+#: checkpoint lets the WAL reach, so that commits on the hot path do not checkpoint.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # 16 KB pages for a new database file (an existing file keeps the size it was made with):
     # a 20 KB message body then spans two overflow pages instead of six, and a send costs the
@@ -29,6 +34,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # in WAL mode (only a power loss can drop the last commits).
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # The group committer checkpoints in the background (``sqlite_writer``); this is the net.
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA temp_store=MEMORY")
@@ -45,7 +52,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **_JSON)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     # A steady pool: overflow connections opened and closed under load cost more than waiting
     # for a pooled one, and a pre-ping per checkout is a round trip on the hot path (a broken
