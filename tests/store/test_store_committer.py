@@ -198,3 +198,74 @@ async def test_sqlite_checkpoints_in_the_background(tmp_path: Path, sqlite_templ
     finally:
         await committer.stop()
         await engine.dispose()
+
+
+async def test_inserts_and_updates_in_one_batch(db_url: str) -> None:
+    """Batches of inserts and shared updates (what sends and the delivery worker write): on
+    SQLite they go to the writer thread in one hand-over, with the same result as the
+    engine's path on PostgreSQL: types kept, fixed values applied, each update hitting only
+    its row."""
+    from sqlalchemy import and_, bindparam, update
+
+    from tidings.store.tables import deliveries
+
+    d = deliveries.c
+    one = and_(d.domain_id == bindparam("k_domain"), d.id == bindparam("k_id"))
+    mark = update(deliveries).where(one).values(state="delivered")
+    delay = update(deliveries).where(one).values(due_us=bindparam("k_due"), lease_until_us=0)
+    meta = {"headers": {"subject": "Grüße"}, "n": [1, 2.5, None], "ok": True}
+    engine = make_engine(db_url)
+    committer = GroupCommitter(engine)
+    await committer.start()
+    try:
+        units = []
+        for i in range(6):
+            u = WriteUnit()
+            u.insert(
+                deliveries,
+                {
+                    "domain_id": 3,
+                    "id": f"d{i}",
+                    "storage_key": f"k{i}",
+                    "recipient": f"r{i}@example.org",
+                    "state": "queued",
+                    "attempts": 0,
+                    "due_us": i,
+                    "lease_until_us": 99,
+                    "created_us": i,
+                    "meta": meta,
+                },
+            )
+            u.insert(tags, _tag(i))
+            units.append(u)
+        await asyncio.gather(*(committer.submit(u) for u in units))
+        later = WriteUnit()
+        later.many += [
+            (mark, {"k_domain": 3, "k_id": "d1"}),
+            (mark, {"k_domain": 3, "k_id": "d4"}),
+            (delay, {"k_domain": 3, "k_id": "d2", "k_due": 5_000}),
+        ]
+        later.insert(tags, _tag(100))
+        await committer.submit(later)
+        sqlite = engine.dialect.name == "sqlite"
+        assert committer.fast_batches == (committer.batches if sqlite else 0)
+        assert committer.batches >= 2
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(select(d.id, d.state, d.due_us, d.lease_until_us, d.meta))
+            ).all()
+            n_tags = (await conn.execute(select(func.count()).select_from(tags))).scalar_one()
+        got = {r.id: (r.state, r.due_us, r.lease_until_us) for r in rows}
+        assert got == {
+            "d0": ("queued", 0, 99),
+            "d1": ("delivered", 1, 99),
+            "d2": ("queued", 5_000, 0),
+            "d3": ("queued", 3, 99),
+            "d4": ("delivered", 4, 99),
+            "d5": ("queued", 5, 99),
+        }
+        assert all(r.meta == meta for r in rows)
+        assert n_tags == 7
+    finally:
+        await committer.stop()
+        await engine.dispose()

@@ -28,7 +28,8 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
-from tidings.store.sqlite_writer import SQLiteWriter, Work
+from tidings.store.plans import Group, Plan, driver_work, plan_for
+from tidings.store.sqlite_writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.units = 0
+        self.fast_batches = 0
+        """Batches committed by the SQLite writer in one hand-over (see ``_commit_fast``)."""
         # SQLite files get a writer thread of their own (see ``sqlite_writer``).
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         self._sqlite = SQLiteWriter(path) if path and path != ":memory:" else None
@@ -120,10 +123,7 @@ class GroupCommitter:
     async def _commit_batch(self, batch: list[tuple[WriteUnit, asyncio.Future[None]]]) -> None:
         units = [u for u, _ in batch]
         try:
-            work = _sqlite_work(self.engine, units) if self._sqlite is not None else None
-            if work is not None and self._sqlite is not None:
-                await self._sqlite.write(work)
-            else:
+            if not await self._commit_fast(units):
                 async with self.engine.begin() as conn:
                     await _apply(conn, units)
         except Exception as exc:
@@ -139,61 +139,21 @@ class GroupCommitter:
         self.units += len(batch)
         _settle(batch, None)
 
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """A statement compiled once for the engine's dialect: its SQL text, the order of its
-    positional parameters, their values when the statement fixes them (``state='delivered'``)
-    and the type conversions (JSON columns) SQLAlchemy would apply on each execution."""
-
-    sql: str
-    names: tuple[str, ...]
-    fixed: dict[str, Any]
-    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
-    """(position, conversion) of the parameters whose type needs one."""
-
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        if self.fixed:
-            row = {**self.fixed, **row}
-        values = [row[name] for name in self.names]
-        for i, fn in self.convert:
-            if values[i] is not None:
-                values[i] = fn(values[i])
-        return tuple(values)
+    async def _commit_fast(self, units: list[WriteUnit]) -> bool:
+        """On SQLite, commit ``units`` in one hand-over to the writer thread; ``False`` when the
+        batch needs the engine (PostgreSQL, a plain statement, a statement with no plan)."""
+        if self._sqlite is None or any(unit.statements for unit in units):
+            return False
+        work = driver_work(self.engine.dialect, _groups(units))
+        if work is None:
+            return False
+        await self._sqlite.write(work)
+        self.fast_batches += 1
+        return True
 
 
-_PLANS: dict[tuple[str, object, tuple[str, ...]], _Plan | None] = {}
-
-
-def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> _Plan | None:
-    return _plan_for(conn.dialect, target, keys)
-
-
-def _plan_for(dialect: Any, target: Any, keys: tuple[str, ...]) -> _Plan | None:
-    """An insert into ``target`` (a table) of the columns ``keys``, or ``target`` itself (a
-    shared parameterised statement), compiled once for executemany through the driver;
-    ``None`` if the dialect is not positional. Both kinds of target live as long as the
-    process, so the cache stays small."""
-    cache_key = (dialect.name, target, keys)
-    if cache_key in _PLANS:
-        return _PLANS[cache_key]
-    plan = None
-    stmt = target.insert() if isinstance(target, Table) else target
-    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
-    if dialect.positional and compiled.positiontup is not None:
-        convert = []
-        for i, name in enumerate(compiled.positiontup):
-            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                convert.append((i, processor))
-        names = tuple(compiled.positiontup)
-        fixed = {k: v for k, v in compiled.params.items() if k not in keys and v is not None}
-        # A column default SQLAlchemy computes per execution (absent from the rows and not
-        # fixed by the statement) is left to SQLAlchemy.
-        if all(n in keys or n in fixed for n in names) or not keys:
-            plan = _Plan(str(compiled), names, fixed, tuple(convert))
-    _PLANS[cache_key] = plan
-    return plan
+def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> Plan | None:
+    return plan_for(conn.dialect, target, keys)
 
 
 async def _execute_many(
@@ -209,7 +169,7 @@ async def _execute_many(
     await conn.exec_driver_sql(plan.sql, [plan.params(row) for row in rows])
 
 
-def _groups(units: Sequence[WriteUnit]) -> list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]]:
+def _groups(units: Sequence[WriteUnit]) -> list[Group]:
     """The batch's executemany groups, in order: inserts by table and column set, then each
     shared statement with its parameter sets."""
     merged: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
@@ -217,9 +177,7 @@ def _groups(units: Sequence[WriteUnit]) -> list[tuple[Any, tuple[str, ...], list
         for table, rows in unit.inserts:
             for row in rows:
                 merged.setdefault((table, tuple(row)), []).append(row)
-    groups: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]] = [
-        (table, keys, rows) for (table, keys), rows in merged.items()
-    ]
+    groups: list[Group] = [(table, keys, rows) for (table, keys), rows in merged.items()]
     shared: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
     for unit in units:
         for stmt, params in unit.many:
@@ -249,17 +207,3 @@ def _settle(batch: list[tuple[WriteUnit, asyncio.Future[None]]], exc: BaseExcept
                 cb()
             except Exception:
                 log.exception("after-commit callback failed")
-
-
-def _sqlite_work(engine: AsyncEngine, units: Sequence[WriteUnit]) -> Work | None:
-    """The batch as (SQL, parameter tuples) pairs for :class:`SQLiteWriter`, or ``None`` when a
-    statement has no plan (SQLAlchemy must run it)."""
-    if any(unit.statements for unit in units):
-        return None
-    work: Work = []
-    for target, keys, rows in _groups(units):
-        plan = _plan_for(engine.dialect, target, keys)
-        if plan is None:
-            return None
-        work.append((plan.sql, [plan.params(r) for r in rows]))
-    return work

@@ -21,14 +21,12 @@ import concurrent.futures
 import logging
 import sqlite3
 import time
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-log = logging.getLogger(__name__)
+from tidings.store.plans import Work
 
-#: Batches as ``(SQL, parameter tuples)`` pairs, run in order as one transaction.
-Work = list[tuple[str, list[tuple[Any, ...]]]]
+log = logging.getLogger(__name__)
 
 #: Seconds between background checkpoints while commits go on.
 CHECKPOINT_EVERY = 0.2
