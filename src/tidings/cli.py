@@ -72,10 +72,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             [sys.executable, "-m", "tidings", "migrate"], check=True, stdout=subprocess.DEVNULL
         )
     if role == "worker":
-        from tidings.runtime import Runtime, tune_process, wait_forever
+        from tidings.runtime import Runtime, freeze_heap, tune_process, wait_forever
 
         tune_process()
         runtime = Runtime(settings, role)
+        freeze_heap()
 
         async def work() -> None:
             async with runtime:
@@ -95,7 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # a small standard-library parent holds the socket and watches them.
         argv = [sys.executable, "-m", "tidings.supervise", host, str(port), str(n)]
         os.execv(sys.executable, argv)
-    from tidings.runtime import Runtime, tune_process
+    from tidings.runtime import Runtime, freeze_heap, tune_process
 
     tune_process()
     config = uvicorn.Config(
@@ -107,6 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    config.load()  # imports uvicorn's protocol modules now, before the heap is frozen
+    freeze_heap()
     if inherited is None:
         server.run()
     else:

