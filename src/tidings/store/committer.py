@@ -88,16 +88,17 @@ class GroupCommitter:
         self.batches = 0
         self.units = 0
         self.fast_batches = 0
+        """Batches committed in one hand-over or one statement (see ``_commit_fast``)."""
+        self.led_batches = 0
+        """Batches committed by the submitter that filled them (see ``LEAD_AT``)."""
+        self.peak_in_flight = 0
+        """The most batches seen committing at once."""
         self._inflight = 0
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         # Only PostgreSQL commits batches side by side. SQLite has one writer per file: with
         # two server processes, more and smaller batches meant more waits on each other's
         # write lock (commit 99th percentile 0.2 s -> 0.8 s, 20-30% fewer sends per second).
         self._leads = engine.dialect.name == "postgresql"
-        self.led_batches = 0
-        """Batches committed by the submitter that filled them (see ``LEAD_AT``)."""
-        self.peak_in_flight = 0
-        """Batches committed in one hand-over or one statement (see ``_commit_fast``)."""
         # SQLite files get a writer thread of their own (see ``sqlite_writer``).
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         self._sqlite = SQLiteWriter(path) if path and path != ":memory:" else None
