@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
 HERE = Path(__file__).parent
-# Alembic announces each of its plugins at INFO on every run; the upgrades it runs stay visible.
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def alembic_config(url: str) -> Config:
