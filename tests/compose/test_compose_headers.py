@@ -135,3 +135,18 @@ def test_line_breaks_in_values_cannot_inject_headers() -> None:
     name = format_address(Address("Evil\r\nBcc: victim@example.org", "e@x.org"))
     assert "\r" not in name and "\n" not in name
     assert "\n" not in unstructured("Subject", "Grüße\nBcc: x@y.org")[:-2]
+
+
+def test_date_header_is_rfc5322_to_the_second() -> None:
+    """The cached Date line is what the standard library formats, fractions of a second
+    dropped; two sends of one second share it, the next second gets its own."""
+    from datetime import UTC, datetime
+    from email.utils import format_datetime
+
+    from tidings.compose.headers import date_header
+
+    for now in (0.0, 1_700_000_000.0, 1_700_000_000.999, 1_796_000_123.25):
+        expected = format_datetime(datetime.fromtimestamp(now, UTC))
+        assert date_header(now) == f"Date: {expected}\r\n"
+    assert date_header(1_700_000_000.1) is date_header(1_700_000_000.9)
+    assert date_header(1_700_000_001.0) == "Date: Tue, 14 Nov 2023 22:13:21 +0000\r\n"

@@ -9,9 +9,12 @@ the tests read it back with the standard ``email`` parser.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from urllib.parse import quote
 
 from tidings.compose.addresses import decode_words, parse_addresses
@@ -92,6 +95,17 @@ def _fold(name: str, pieces: Sequence[str], sep: str) -> str:
             line = f"{line}{sep}{piece}"
     lines.append(line)
     return CRLF.join(lines) + CRLF
+
+
+def date_header(now: float) -> str:
+    """``Date:`` for the epoch time ``now``, RFC 5322 style, to the second."""
+    return _date_header(int(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _date_header(second: int) -> str:
+    # Sends of the same second share one (formatting costs more than the rest of a header).
+    return f"Date: {format_datetime(datetime.fromtimestamp(second, UTC))}{CRLF}"
 
 
 def unstructured(name: str, value: str) -> str:

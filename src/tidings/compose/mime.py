@@ -9,8 +9,6 @@ a multipart/mixed around it all. For a batch send the stored message is a templa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from tidings.compose.body import Part, file_part, multipart, serialize, text_part
@@ -18,6 +16,7 @@ from tidings.compose.copies import finish
 from tidings.compose.headers import (
     CRLF,
     address_header,
+    date_header,
     encode_header,
     given_message_id,
     mailgun_headers,
@@ -56,7 +55,7 @@ def _headers(req: SendRequest, message_id: str, now: float) -> tuple[str, dict[s
         ours.append(("cc", address_header("Cc", req.cc)))
     if req.subject is not None:
         ours.append(("subject", unstructured("Subject", req.subject)))
-    ours.append(("date", f"Date: {format_datetime(datetime.fromtimestamp(now, UTC))}{CRLF}"))
+    ours.append(("date", date_header(now)))
     lines: list[str] = []
     for key, line in ours:
         if key in replacing:

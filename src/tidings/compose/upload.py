@@ -8,16 +8,15 @@ Envelope recipients are the form's ``to`` values, never the message's To.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
-from email.utils import format_datetime
 from typing import Any
 
 from tidings.compose.addresses import parse_addresses
 from tidings.compose.copies import finish
 from tidings.compose.headers import (
     CRLF,
+    date_header,
     encode_header,
     given_message_id,
     mailgun_headers,
@@ -87,7 +86,7 @@ def _rewrite_head(raw: Entity, req: SendRequest, message_id: str, now: float) ->
     if "message-id" in drop or raw.get("message-id") is None:
         added.append(f"Message-ID: <{message_id}>{CRLF}")
     if raw.get("date") is None:
-        added.append(f"Date: {format_datetime(datetime.fromtimestamp(now, UTC))}{CRLF}")
+        added.append(date_header(now))
     for name, value in req.headers:
         if name.lower() not in _DROPPED and name.lower() != "message-id":
             added.append(encode_header(name, value))
