@@ -33,6 +33,17 @@ def run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess
     )
 
 
+def _server_setup(tmp_path: Path, domain: str) -> tuple[int, dict[str, str], str]:
+    """A free port, the settings to serve on it, and a key for ``domain``, created by the CLI."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"TIDINGS_HTTP_LISTEN": f"127.0.0.1:{port}", "TIDINGS_LOG_LEVEL": "warning"}
+    run(tmp_path, "domain", "add", domain, **env)
+    key = run(tmp_path, "key", "create", **env).stdout.strip().splitlines()[-1]
+    return port, env, key
+
+
 def test_migrate_domain_add_and_key_create(tmp_path: Path) -> None:
     migrated = run(tmp_path, "migrate")
     assert migrated.returncode == 0
@@ -65,12 +76,7 @@ def test_demo_prints_key_only_once(tmp_path: Path) -> None:
 
 
 def test_serve_answers_healthz_and_sends(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {"TIDINGS_HTTP_LISTEN": f"127.0.0.1:{port}", "TIDINGS_LOG_LEVEL": "warning"}
-    run(tmp_path, "domain", "add", "serve.example.org", **env)
-    key = run(tmp_path, "key", "create", **env).stdout.strip().splitlines()[-1]
+    port, env, key = _server_setup(tmp_path, "serve.example.org")
     proc = subprocess.Popen(
         [*TIDINGS, "serve"],
         env=_env(tmp_path, **env),
@@ -142,12 +148,7 @@ def test_serve_several_processes_share_one_socket(tmp_path: Path) -> None:
     SIGINT stops them all."""
     import signal
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {"TIDINGS_HTTP_LISTEN": f"127.0.0.1:{port}", "TIDINGS_LOG_LEVEL": "warning"}
-    run(tmp_path, "domain", "add", "multi.example.org", **env)
-    key = run(tmp_path, "key", "create", **env).stdout.strip().splitlines()[-1]
+    port, env, key = _server_setup(tmp_path, "multi.example.org")
     proc = subprocess.Popen(
         [*TIDINGS, "serve", "--workers", "2"],
         env=_env(tmp_path, **env),

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 from tidings.store import pg_batch
-from tidings.store.plans import Group, Plan, driver_work, plan_for
+from tidings.store.plans import Group, driver_work, plan_for
 from tidings.store.sqlite_writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
@@ -225,16 +225,12 @@ class GroupCommitter:
         return True
 
 
-def _plan(conn: AsyncConnection, target: Any, keys: tuple[str, ...]) -> Plan | None:
-    return plan_for(conn.dialect, target, keys)
-
-
 async def _execute_many(
     conn: AsyncConnection, target: Any, rows: list[dict[str, Any]], keys: tuple[str, ...] = ()
 ) -> None:
     """One executemany over ``rows`` (see :func:`_plan`), passed to the driver as tuples:
     no per-batch compilation, no parameter processing beyond what the column types need."""
-    plan = _plan(conn, target, keys)
+    plan = plan_for(conn.dialect, target, keys)
     if plan is None:
         stmt = target.insert() if isinstance(target, Table) else target
         await conn.execute(stmt, rows)
