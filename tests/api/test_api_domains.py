@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -71,10 +73,105 @@ async def test_create_bad_input(
     assert listed["total_count"] == 1
 
 
-async def test_list_paging_params(client: httpx.AsyncClient, account: Account) -> None:
-    assert (await client.get("/v4/domains", params={"limit": "0"})).status_code == 400
-    assert (await client.get("/v4/domains", params={"skip": "-1"})).status_code == 400
-    assert (await client.get("/v4/domains/unknown.example")).status_code == 404
+LIMIT_TEXT = "'limit' must be an integer between 1 and 1000"
+SKIP_TEXT = "'skip' must be a non-negative integer"
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ({"limit": "0"}, LIMIT_TEXT),
+        ({"limit": "1001"}, LIMIT_TEXT),
+        ({"limit": "-1"}, LIMIT_TEXT),
+        ({"limit": "ten"}, LIMIT_TEXT),
+        ({"limit": "1.5"}, LIMIT_TEXT),
+        ({"limit": ""}, LIMIT_TEXT),
+        ({"limit": "\u00b2"}, LIMIT_TEXT),  # superscript two: str.isdigit() says yes
+        ({"limit": "9" * 5000}, LIMIT_TEXT),  # past int()'s 4,300 digits
+        ({"skip": "-1"}, SKIP_TEXT),
+        ({"skip": "x"}, SKIP_TEXT),
+        ({"skip": "1e3"}, SKIP_TEXT),
+        ({"skip": "\u0663"}, SKIP_TEXT),  # Arabic-Indic three
+        ({"skip": str(2**63)}, SKIP_TEXT),  # more than either database's integers hold
+        ({"skip": "9" * 30}, SKIP_TEXT),
+    ],
+)
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_list_bad_paging_params(
+    client: httpx.AsyncClient, account: Account, version: str, params: dict[str, str], text: str
+) -> None:
+    r = await client.get(f"/{version}/domains", params=params)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"message": text}
+
+
+async def test_unknown_domain_is_404(client: httpx.AsyncClient, account: Account) -> None:
+    r = await client.get("/v4/domains/unknown.example")
+    assert r.status_code == 404
+    assert r.json() == {"message": "Domain not found"}
+
+
+PAGED = [f"d{i}.paging.example" for i in range(5)]
+
+
+async def _names(client: httpx.AsyncClient, path: str, **params: str) -> tuple[int, list[str]]:
+    r = await client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body["total_count"], [d["name"] for d in body["items"]]
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_list_pages_with_limit_and_skip(
+    client: httpx.AsyncClient, account: Account, version: str
+) -> None:
+    for name in PAGED:
+        assert (await client.post(f"/{version}/domains", data={"name": name})).status_code == 200
+    path = f"/{version}/domains"
+    whole = (await client.get(path)).json()  # the defaults: limit 100, skip 0
+    assert whole["total_count"] == 6
+    newest_first = [*reversed(PAGED), account.domain]
+    assert [d["name"] for d in whole["items"]] == newest_first
+    for limit in (1, 2, 4, 6, 7):
+        for skip in range(8):
+            r = await client.get(path, params={"limit": str(limit), "skip": str(skip)})
+            assert r.status_code == 200, r.text
+            # The same items, field for field, as the matching slice of the whole list.
+            assert r.json() == {
+                "total_count": 6,
+                "items": whole["items"][skip : skip + limit],
+            }
+    # Skipping past the end (up to the largest integer we take) is an empty page.
+    assert await _names(client, path, skip=str(2**63 - 1)) == (6, [])
+    assert await _names(client, path, skip="0006", limit="0002") == (6, [])
+
+
+async def test_list_filters_page_and_count_together(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    from tidings.core.vocab import DomainState
+    from tidings.store.repos import domains as repo
+
+    for name in PAGED:
+        assert (await client.post("/v4/domains", data={"name": name})).status_code == 200
+    async with runtime.engine.begin() as conn:
+        d1 = await repo.get_by_name(conn, name=PAGED[1])
+        assert d1 is not None
+        await repo.update_fields(conn, domain_id=d1.id, values={"state": DomainState.ACTIVE.value})
+    newest_first = list(reversed(PAGED))
+    path = "/v4/domains"
+    assert await _names(client, path, search="PAGING", limit="2", skip="1") == (
+        5,
+        newest_first[1:3],
+    )
+    assert await _names(client, path, search="paging", skip="4") == (5, newest_first[4:])
+    # LIKE's wildcards are taken literally: "d_" would match every one of them otherwise.
+    assert await _names(client, path, search="d_.paging") == (0, [])
+    assert await _names(client, path, search="%") == (0, [])
+    assert await _names(client, path, state="active") == (1, [PAGED[1]])
+    unverified = [n for n in [*newest_first, account.domain] if n != PAGED[1]]
+    assert await _names(client, path, state="unverified", limit="3") == (5, unverified[:3])
+    assert await _names(client, path, state="unverified", skip="3") == (5, unverified[3:])
 
 
 async def test_verify_with_dns(runtime: Runtime, account: Account) -> None:
@@ -123,3 +220,34 @@ async def test_sending_key_may_only_send(runtime: Runtime, account: Account) -> 
         assert sent.status_code == 200, sent.text
         assert (await c.get(f"/v3/{account.domain}/events")).status_code == 403
         assert (await c.get("/v4/domains")).status_code == 403
+
+
+async def test_list_is_paged_by_the_database(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    """The page is cut with LIMIT/OFFSET and counted with COUNT, not loaded whole."""
+    from sqlalchemy import event
+
+    for name in PAGED:
+        assert (await client.post("/v4/domains", data={"name": name})).status_code == 200
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM domains" in statement:
+            seen.append((" ".join(statement.split()), params))
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await _names(client, "/v4/domains", limit="2", skip="3") == (
+            6,
+            list(reversed(PAGED))[3:5],
+        )
+        count, page = seen
+        assert count[0].startswith("SELECT count(*)")
+        assert "LIMIT" in page[0] and "OFFSET" in page[0], page[0]
+        assert tuple(page[1])[-2:] == (2, 3)
+        seen.clear()
+        assert await _names(client, "/v4/domains", skip="6") == (6, [])
+        assert [s for s, _ in seen] == [count[0]]  # past the end: the count alone
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)

@@ -19,6 +19,9 @@ router = APIRouter()
 
 _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _UPDATABLE_BOOLS = ("require_tls", "skip_verification", "wildcard")
+#: The most domains one list page holds (Mailgun: ``limit`` up to 1000, default 100).
+MAX_LIST_LIMIT = 1000
+_MAX_INT64 = 2**63 - 1
 
 
 def _fields(pairs: list[tuple[str, str | Upload]]) -> dict[str, str]:
@@ -62,6 +65,17 @@ def _options(form: dict[str, str]) -> dict[str, Any]:
     return opts
 
 
+def _count(raw: str) -> int | None:
+    """A non-negative integer parameter, or ``None``: ASCII digits only (``str.isdigit`` also
+    takes ``²``, which ``int`` refuses) and at most what a 64-bit column holds."""
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) > _MAX_INT64:
+        return None
+    return int(digits)
+
+
 async def _get(svc: Svc, name: str) -> Domain:
     found = await svc.domain(name)
     if found is None:
@@ -74,16 +88,17 @@ async def _get(svc: Svc, name: str) -> Domain:
 async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONResponse:
     p = request.query_params
     refuse_nul(p.multi_items())
-    limit_raw, skip_raw = p.get("limit", "100"), p.get("skip", "0")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 1000:
-        raise BadRequest("'limit' must be an integer between 1 and 1000")
-    if not skip_raw.isdigit():
+    limit = _count(p.get("limit", "100"))
+    if limit is None or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise BadRequest(f"'limit' must be an integer between 1 and {MAX_LIST_LIMIT}")
+    skip = _count(p.get("skip", "0"))
+    if skip is None:
         raise BadRequest("'skip' must be a non-negative integer")
     async with svc.engine.connect() as conn:
         total, items = await repo.list_page(
             conn,
-            limit=int(limit_raw),
-            skip=int(skip_raw),
+            limit=limit,
+            skip=skip,
             state=p.get("state") or None,
             search=p.get("search") or None,
         )
