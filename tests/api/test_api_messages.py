@@ -120,6 +120,12 @@ async def _counts(rt: Runtime) -> tuple[int, int, int]:
     return out[0], out[1], out[2]
 
 
+# tidings has no Templates API, so no template exists on any domain.
+UNKNOWN_TEMPLATE = (
+    "template 'welcome' not found: this server stores no templates;"
+    " send 'text', 'html' or 'amp-html' instead"
+)
+
 BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"from": None}, 400, "from parameter is missing"),
     ({"from": "sdsdsd"}, 400, "'from' parameter is not a valid address"),
@@ -134,6 +140,9 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"o:tag": [f"t{i}" for i in range(11)]}, 400, "tag"),
     ({"v:big": "x" * 17000}, 400, "limited to 16KB total"),
     ({"to": [f"r{i}@example.org" for i in range(1001)]}, 400, "1000"),
+    ({"template": "welcome", "text": None, "html": None}, 400, UNKNOWN_TEMPLATE),
+    ({"template": "welcome", "html": None, "t:variables": '{"a": 1}'}, 400, UNKNOWN_TEMPLATE),
+    ({"template": "welcome"}, 400, "Only one parameters 'html' or 'template' is allowed."),
 ]
 
 
@@ -219,6 +228,20 @@ async def test_mime_send(client: httpx.AsyncClient, account: Account) -> None:
     )
     assert missing.status_code == 400
     assert "message" in missing.json()["message"]
+
+
+async def test_mime_send_naming_a_template_is_refused(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    mime = b"From: s@example.test\r\nSubject: Raw\r\n\r\nbody\r\n"
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime",
+        data={"to": "env@example.org", "template": "welcome"},
+        files=[("message", ("MimeMessage", mime, "message/rfc822"))],
+    )
+    assert r.status_code == 400, r.text
+    assert r.json() == {"message": UNKNOWN_TEMPLATE}
+    assert await _counts(runtime) == (0, 0, 0)
 
 
 async def test_testmode_reports_650_and_captures_nothing(

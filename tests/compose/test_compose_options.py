@@ -153,15 +153,51 @@ def test_body_required() -> None:
     )
 
 
-@pytest.mark.parametrize("field", ["text", "html", "amp-html", "template"])
+@pytest.mark.parametrize("field", ["text", "html", "amp-html"])
 def test_any_one_body_field_is_enough(field: str) -> None:
     req = parse([("from", "s@x.org"), ("to", "r@x.org"), (field, "<b>x</b>")])
-    assert "<b>x</b>" in (req.text, req.html, req.amp_html, req.template)
+    assert "<b>x</b>" in (req.text, req.html, req.amp_html)
 
 
 def test_html_and_template_together_refused() -> None:
     err = refused([*BASE, ("html", "<p>x</p>"), ("template", "welcome")])
     assert err.message == "Only one parameters 'html' or 'template' is allowed."
+
+
+UNKNOWN_WELCOME = (
+    "template 'welcome' not found: this server stores no templates;"
+    " send 'text', 'html' or 'amp-html' instead"
+)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("from", "s@x.org"), ("to", "r@x.org"), ("template", "welcome")],
+        [*BASE, ("template", "welcome"), ("t:variables", '{"name": "Ann"}')],
+        [("from", "s@x.org"), ("to", "r@x.org"), ("amp-html", "<p>x</p>"), ("template", "welcome")],
+    ],
+)
+def test_a_named_template_does_not_exist(fields: list[tuple[str, str | Upload]]) -> None:
+    # No Templates API, so no template exists on any domain: the body would be empty.
+    assert refused(fields).message == UNKNOWN_WELCOME
+
+
+def test_unknown_template_refused_on_mime_sends_too() -> None:
+    mime = Upload("MimeMessage", "message/rfc822", b"From: s@x.org\r\nSubject: s\r\n\r\nbody\r\n")
+    err = refused([("to", "r@x.org"), ("message", mime), ("template", "welcome")], mime=True)
+    assert err.message == UNKNOWN_WELCOME
+
+
+def test_unknown_template_name_is_shortened_in_the_message() -> None:
+    err = refused([*BASE, ("template", "t" * 5000)])
+    assert err.message.startswith("template '" + "t" * 128 + "...' not found")
+
+
+def test_empty_template_is_no_template() -> None:
+    assert parse([*BASE, ("template", "")]).template == ""
+    err = refused([("from", "s@x.org"), ("to", "r@x.org"), ("template", "")])
+    assert err.message.startswith("Need at least one of")
 
 
 def test_body_sent_as_file_is_read_as_utf8() -> None:
