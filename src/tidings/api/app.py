@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 from tidings import __version__
 from tidings.api import errors
 from tidings.api.deps import Services
+from tidings.api.health import DatabaseCheck
 from tidings.api.routes import capture, domains, events, messages, stored
 
 
@@ -28,12 +29,18 @@ def create_fastapi(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.ready = True
+    app.state.health = DatabaseCheck()
     errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
-        if not request.app.state.ready:
+        """200 when the process is ready and the database answers; 503 saying what is not."""
+        state = request.app.state
+        if not state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
+        problem = await state.health.problem(state.services.engine)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "message": problem}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
     for module in (events, capture, stored, domains):
