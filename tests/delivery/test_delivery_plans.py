@@ -7,9 +7,11 @@ lease and each body prefetch into a walk over every delivery or message of the d
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import and_, delete, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -46,3 +48,43 @@ def test_lease_and_prefetch_search_indexes(tmp_path: Path) -> None:
     ):
         steps = _plan(db, stmt)
         assert any("ix_deliveries_message" in step for step in steps), steps
+
+
+class _Rollback(Exception):
+    pass
+
+
+def test_postgresql_lease_updates_the_locked_rows_by_address(pg_database: str) -> None:
+    """The rows locked by ``SKIP LOCKED`` are updated through a TID scan: with
+    ``(domain_id, id) IN (subquery)`` PostgreSQL hashed the subquery and scanned every
+    delivery on each lease."""
+    from sqlalchemy.dialects import postgresql
+
+    stmt = lease_statement("postgresql", now_us=10, lease_us=5, limit=64)
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+    async def plan() -> str:
+        conn = await asyncpg.connect(pg_database.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            # A backlog for the planner to weigh, rolled back afterwards.
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO deliveries (domain_id, id, storage_key, recipient, state,"
+                    " attempts, due_us, lease_until_us, created_us, meta)"
+                    " SELECT 1, 'plan' || g, 'k' || g, 'r@example.com', 'queued', 0, g, 0, g, '{}'"
+                    " FROM generate_series(1, 5000) AS g"
+                )
+                await conn.execute("ANALYZE deliveries")
+                rows = await conn.fetch("EXPLAIN " + sql)
+                raise _Rollback
+        except _Rollback:
+            pass
+        finally:
+            await conn.close()
+        return "\n".join(r[0] for r in rows)
+
+    text = asyncio.run(plan())
+    assert "SKIP LOCKED" in sql.upper(), sql
+    # The inner scan that picks the due rows is aliased (deliveries_1); the update's own is not.
+    assert "Tid Scan on deliveries  (" in text, text
+    assert "Seq Scan on deliveries  (" not in text, text
