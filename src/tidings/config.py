@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(64, description="Deliveries a worker process runs at once.")
     worker_poll_seconds: float = Field(0.5, description="Idle poll interval of workers.")
+    worker_busy_rate: int = Field(
+        200,
+        ge=0,
+        description="Deliveries a role-all process starts per second while its HTTP API is "
+        "busy (requests waiting), so bursts are accepted first and delivered behind; "
+        "0: no pacing.",
+    )
     lease_seconds: int = Field(300, description="How long a leased job stays claimed.")
     commit_window_ms: float = Field(
         2.0, description="Group commit: longest wait to fill a batch, in milliseconds."

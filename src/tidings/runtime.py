@@ -21,6 +21,7 @@ from tidings.api.deps import Services
 from tidings.api.routes.messages import SendPath
 from tidings.config import ROLES_AVAILABLE, Role, Settings
 from tidings.core import clock
+from tidings.core.load import RequestLoad
 from tidings.core.vocab import DeliveryMode
 from tidings.delivery.capture import CaptureTransport
 from tidings.delivery.transport import Transport
@@ -51,6 +52,7 @@ class Runtime:
             self.engine, max_units=settings.commit_max_rows, window_ms=settings.commit_window_ms
         )
         self.recorder = Recorder(self.committer)
+        self.load = RequestLoad()
         self.worker: DeliveryWorker | None = None
         if role in ("worker", "all"):
             self.worker = DeliveryWorker(
@@ -60,6 +62,9 @@ class Runtime:
                 concurrency=settings.worker_concurrency,
                 poll_seconds=settings.worker_poll_seconds,
                 lease_seconds=settings.lease_seconds,
+                # Only a worker beside the API in this process has requests to yield to.
+                load=self.load if role == "all" else None,
+                busy_rate=settings.worker_busy_rate,
             )
             self.worker.add_chore(3600.0, self.purge_old_events)
             self.worker.add_chore(3600.0, self.refresh_statistics)
@@ -69,6 +74,7 @@ class Runtime:
             recorder=self.recorder,
             tagbook=TagBook(self.engine),
             on_submit=self.worker.wake if self.worker else None,
+            load=self.load,
         )
         self.fastapi: FastAPI = create_fastapi(self.services)
         self.app: ASGIApp = SendPath(self.fastapi, self.services)

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.config import Settings
+from tidings.core.load import RequestLoad
 from tidings.errors import Forbidden, NotFound, Unauthorized
 from tidings.events.record import Recorder
 from tidings.store.repos import domains as domain_repo
@@ -93,6 +94,7 @@ class Services:
     recorder: Recorder
     tagbook: TagBook
     on_submit: Callable[[], None] | None = None
+    load: RequestLoad = field(default_factory=RequestLoad)
     _keys: TtlCache[ApiKey] = field(default_factory=TtlCache)
     _domains: TtlCache[Domain] = field(default_factory=TtlCache)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidings.compose.mime import personalize
 from tidings.core import clock
+from tidings.core.load import RequestLoad
 from tidings.core.model import RecipientCopy
 from tidings.core.vocab import DeliveryState, Reason, Severity
 from tidings.delivery.transport import DeliveryOutcome, Envelope, Outcome, Transport
@@ -77,8 +78,12 @@ class DeliveryWorker(Worker[Row]):
         concurrency: int,
         poll_seconds: float,
         lease_seconds: int,
+        load: RequestLoad | None = None,
+        busy_rate: int = 0,
     ) -> None:
-        super().__init__(concurrency=concurrency, poll_seconds=poll_seconds)
+        super().__init__(
+            concurrency=concurrency, poll_seconds=poll_seconds, load=load, busy_rate=busy_rate
+        )
         self.engine = engine
         self.recorder = recorder
         self.transport = transport

@@ -4,6 +4,12 @@ A worker implements ``lease(limit)`` and ``handle(job)``; the loop keeps up to `
 jobs running, wakes at once when ``wake()`` is called (a local submit) and otherwise polls.
 A crash inside ``handle`` is logged and the job's lease simply runs out, so another pass
 retries it: nothing is lost.
+
+Pacing: a worker that shares its process with the HTTP API (role ``all``) is handed that
+API's :class:`~tidings.core.load.RequestLoad`. While the API is busy, the worker starts at
+most ``busy_rate`` jobs a second (in slices of :data:`PACE_SECONDS`) instead of filling its
+concurrency, so requests keep the loop and a burst is delivered behind it. ``busy_rate`` 0
+turns pacing off.
 """
 
 from __future__ import annotations
@@ -15,17 +21,33 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from tidings.core.load import RequestLoad
+
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
+
+#: While paced, the worker leases once per slice of this many seconds.
+PACE_SECONDS = 0.05
 
 
 class Worker(Generic[J]):
     name = "worker"
 
-    def __init__(self, *, concurrency: int, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        poll_seconds: float,
+        load: RequestLoad | None = None,
+        busy_rate: int = 0,
+    ) -> None:
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
+        self.load = load
+        self.busy_rate = busy_rate
+        self.paced_slices = 0
+        """Slices in which the worker held back for the API (``busy_rate``)."""
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -65,10 +87,16 @@ class Worker(Generic[J]):
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
+    def _paced(self) -> bool:
+        return self.busy_rate > 0 and self.load is not None and self.load.busy
+
     async def _loop(self) -> None:
         while not self._stopping:
             await self._run_chores()
             free = self.concurrency - len(self._running)
+            paced = self._paced()
+            if paced:
+                free = min(free, max(1, round(self.busy_rate * PACE_SECONDS)))
             jobs: list[J] = []
             if free > 0:
                 try:
@@ -79,6 +107,10 @@ class Worker(Generic[J]):
                 task = asyncio.create_task(self._handle(job))
                 self._running.add(task)
                 task.add_done_callback(self._done)
+            if paced:
+                self.paced_slices += 1
+                await asyncio.sleep(PACE_SECONDS)
+                continue
             if jobs and len(jobs) == free:
                 await asyncio.sleep(0)
                 continue

@@ -64,26 +64,38 @@ async def send(request: Request, domain_name: str, svc: Services, *, mime: bool)
 
 
 class SendPath:
-    """Serves sends itself and hands every other request to ``app``."""
+    """Serves sends itself and hands every other request to ``app``; counts the HTTP requests
+    in flight (``Services.load``) for the delivery worker to pace itself by."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send_: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            match = _SEND.match(scope["path"])
-            if match is not None:
-                request = Request(scope, receive)
-                try:
-                    response = await send(
-                        request, match.group(1), self.services, mime=bool(match.group(2))
-                    )
-                except TidingsError as exc:
-                    response = errors.error_response(request, exc)
-                except Exception:
-                    log.exception("500 POST %s", scope["path"])
-                    response = JSONResponse({"message": "Internal Server Error"}, status_code=500)
-                await response(scope, receive, send_)
-                return
-        await self.app(scope, receive, send_)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send_)
+            return
+        load = self.services.load
+        load.in_flight += 1
+        try:
+            if scope["method"] == "POST":
+                match = _SEND.match(scope["path"])
+                if match is not None:
+                    await self._send(scope, receive, send_, match)
+                    return
+            await self.app(scope, receive, send_)
+        finally:
+            load.in_flight -= 1
+
+    async def _send(
+        self, scope: Scope, receive: Receive, send_: Send, match: re.Match[str]
+    ) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await send(request, match.group(1), self.services, mime=bool(match.group(2)))
+        except TidingsError as exc:
+            response = errors.error_response(request, exc)
+        except Exception:
+            log.exception("500 POST %s", scope["path"])
+            response = JSONResponse({"message": "Internal Server Error"}, status_code=500)
+        await response(scope, receive, send_)
