@@ -143,8 +143,8 @@ def _wait_healthy(base: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
-def test_serve_several_processes_share_one_socket(tmp_path: Path) -> None:
-    """``--workers 2``: a small parent, two servers on its socket, a dead one replaced, and
+def test_serve_several_processes_under_a_small_parent(tmp_path: Path) -> None:
+    """``--workers 2``: a small parent, two servers on its sockets, a dead one replaced, and
     SIGINT stops them all."""
     import signal
 
@@ -190,6 +190,66 @@ def test_serve_several_processes_share_one_socket(tmp_path: Path) -> None:
     assert "starting another" in out
     assert key not in out
     assert not any(os.path.exists(f"/proc/{pid}") for pid in now)  # stopped and reaped
+
+
+def _established_by_process(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to ``port`` each process holds (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+                    inodes.add(cols[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts[pid] = held
+    return counts
+
+
+def test_several_processes_share_keep_alive_connections_evenly(tmp_path: Path) -> None:
+    """Each server process has a socket of its own in one SO_REUSEPORT group, so a burst of
+    keep-alive connections is spread over them (on one shared socket the first process to wake
+    took most of them)."""
+    import signal
+
+    port, env, _ = _server_setup(tmp_path, "spread.example.org")
+    proc = subprocess.Popen(
+        [*TIDINGS, "serve", "--workers", "2"],
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    conns: list[socket.socket] = []
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}")
+        children = _children(proc.pid)
+        for _ in range(64):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conns.append(c)
+        for c in conns:  # an answer on each: every connection has been accepted
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        counts = _established_by_process(children, port)
+        assert sum(counts.values()) == 64, counts
+        # An even split by hash: fewer than 12 of 64 on one side has odds below 1 in 10^6.
+        assert min(counts.values()) >= 12, counts
+    finally:
+        for c in conns:
+            c.close()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=40)
+    assert proc.returncode == 0, out
 
 
 def test_several_processes_on_a_busy_port_fail_clearly(tmp_path: Path) -> None:
