@@ -36,7 +36,10 @@ async def test_send_then_accepted_and_delivered(
         data=form(**{"o:tag": ["welcome", "Bulk"], "v:user-id": "42"}),
     )
     assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert int(r.headers["content-length"]) == len(r.content)
     body = r.json()
+    assert list(body) == ["id", "message"]  # Mailgun's order
     assert body["message"] == "Queued. Thank you."
     assert body["id"].startswith("<") and body["id"].endswith(f"@{account.domain}>")
     mid = body["id"][1:-1]
