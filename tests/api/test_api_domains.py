@@ -105,6 +105,42 @@ async def test_list_bad_paging_params(
     assert r.json() == {"message": text}
 
 
+STATE_TEXT = "'state' must be one of active, unverified, disabled"
+
+
+@pytest.mark.parametrize("state", ["bogus", "Active", "verified", "active,unverified"])
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_list_unknown_state_is_400(
+    client: httpx.AsyncClient, account: Account, version: str, state: str
+) -> None:
+    """An unknown state was an empty list, which reads as "no such domains"."""
+    r = await client.get(f"/{version}/domains", params={"state": state})
+    assert r.status_code == 400, r.text
+    assert r.json() == {"message": STATE_TEXT}
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_list_each_known_state(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime, version: str
+) -> None:
+    from tidings.core.vocab import DomainState
+    from tidings.store.repos import domains as repo
+
+    for name in PAGED[:2]:
+        assert (await client.post(f"/{version}/domains", data={"name": name})).status_code == 200
+    async with runtime.engine.begin() as conn:
+        for name, state in zip(PAGED[:2], (DomainState.ACTIVE, DomainState.DISABLED), strict=True):
+            found = await repo.get_by_name(conn, name=name)
+            assert found is not None
+            await repo.update_fields(conn, domain_id=found.id, values={"state": state.value})
+    path = f"/{version}/domains"
+    assert await _names(client, path, state="active") == (1, [PAGED[0]])
+    assert await _names(client, path, state="disabled") == (1, [PAGED[1]])
+    assert await _names(client, path, state="unverified") == (1, [account.domain])
+    # An empty value is no filter, as an absent one.
+    assert await _names(client, path, state="") == (3, [PAGED[1], PAGED[0], account.domain])
+
+
 async def test_unknown_domain_is_404(client: httpx.AsyncClient, account: Account) -> None:
     r = await client.get("/v4/domains/unknown.example")
     assert r.status_code == 404

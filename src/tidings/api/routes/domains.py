@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from tidings.api.deps import AccountKey, Svc
 from tidings.api.forms import read_form, refuse_nul
 from tidings.core.model import Upload
+from tidings.core.vocab import DomainState
 from tidings.domains import service
 from tidings.errors import BadRequest, NotFound
 from tidings.store.repos import domains as repo
@@ -22,6 +23,8 @@ _UPDATABLE_BOOLS = ("require_tls", "skip_verification", "wildcard")
 #: The most domains one list page holds (Mailgun: ``limit`` up to 1000, default 100).
 MAX_LIST_LIMIT = 1000
 _MAX_INT64 = 2**63 - 1
+#: The ``state`` values the list filters on (contract §12.1: active, unverified, disabled).
+_STATE_TEXT = "'state' must be one of " + ", ".join(s.value for s in DomainState)
 
 
 def _fields(pairs: list[tuple[str, str | Upload]]) -> dict[str, str]:
@@ -65,6 +68,17 @@ def _options(form: dict[str, str]) -> dict[str, Any]:
     return opts
 
 
+def _state(raw: str) -> DomainState | None:
+    """The list's ``state`` filter; empty means no filter. Any other value is a 400: Mailgun
+    documents only the three states, and an empty list would read as "no such domains"."""
+    if not raw:
+        return None
+    try:
+        return DomainState(raw)
+    except ValueError:
+        raise BadRequest(_STATE_TEXT) from None
+
+
 def _count(raw: str) -> int | None:
     """A non-negative integer parameter, or ``None``: ASCII digits only (``str.isdigit`` also
     takes ``²``, which ``int`` refuses) and at most what a 64-bit column holds."""
@@ -94,12 +108,13 @@ async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONRespo
     skip = _count(p.get("skip", "0"))
     if skip is None:
         raise BadRequest("'skip' must be a non-negative integer")
+    state = _state(p.get("state", ""))
     async with svc.engine.connect() as conn:
         total, items = await repo.list_page(
             conn,
             limit=limit,
             skip=skip,
-            state=p.get("state") or None,
+            state=state,
             search=p.get("search") or None,
         )
     return JSONResponse(

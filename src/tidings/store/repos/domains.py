@@ -86,7 +86,12 @@ async def create(
 
 
 async def list_page(
-    conn: AsyncConnection, *, limit: int, skip: int, state: str | None, search: str | None
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    skip: int,
+    state: DomainState | None,
+    search: str | None,
 ) -> tuple[int, list[Domain]]:
     """One page of domains, newest first, and how many match in all (Mailgun's ``total_count``).
 
@@ -94,8 +99,8 @@ async def list_page(
     ask); ``id`` breaks ties between domains created in the same microsecond.
     """
     where: list[ColumnElement[bool]] = []
-    if state:
-        where.append(domains.c.state == state)
+    if state is not None:
+        where.append(domains.c.state == state.value)
     if search:
         where.append(domains.c.name.contains(search.lower(), autoescape=True))
     total = int(
