@@ -190,6 +190,10 @@ async def test_nul_in_paths_and_domain_queries(client: httpx.AsyncClient, accoun
         data={"from": "a@example.test", "to": "b@example.org", "text": "x"},
     )
     assert r.status_code == 404, r.text
-    for params in ({"search": "a\x00b"}, {"state": "act\x00ive"}):
-        r = await client.get("/v4/domains", params=params)
-        assert r.status_code == 400 and "NUL" in r.json()["message"], (params, r.text)
+    for version in ("v3", "v4"):
+        for params in ({"search": "a\x00b"}, {"state": "act\x00ive"}, {"state": "\x00"}):
+            r = await client.get(f"/{version}/domains", params=params)
+            assert r.status_code == 400, (version, params, r.text)
+            name = next(iter(params))
+            want = f"'{name}' parameter must not contain NUL characters"
+            assert r.json() == {"message": want}, (version, params, r.text)
