@@ -134,14 +134,23 @@ class Runtime:
         await self.stop()
 
     def asgi(self) -> ASGIApp:
-        """The app with a lifespan that starts and stops this runtime (for uvicorn)."""
+        """The app with a lifespan that starts and stops this runtime (for uvicorn).
+
+        ``/healthz`` answers 503 ``starting`` until :meth:`start` has returned, and 503
+        ``stopping`` from the first moment of shutdown, before anything is stopped.
+        """
+        state = self.fastapi.state
+        state.ready = False
 
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await self.start()
+            state.ready = True
             try:
                 yield
             finally:
+                state.stopping = True
+                state.ready = False
                 await self.stop()
 
         self.fastapi.router.lifespan_context = lifespan

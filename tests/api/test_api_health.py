@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import BASE_URL
 from tidings import __version__
 from tidings.api.health import DatabaseCheck
+from tidings.config import Settings
 from tidings.runtime import Runtime
 from tidings.store.engine import make_engine
 
@@ -61,6 +62,64 @@ async def test_not_ready_is_starting(runtime: Runtime) -> None:
     r = await _get(runtime)
     assert r.status_code == 503
     assert r.json() == {"status": "starting"}
+
+
+class _Lifespan:
+    """Drives an ASGI app's lifespan as a server does: startup, then shutdown."""
+
+    def __init__(self, app: Any) -> None:
+        self._to_app: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        self.task = asyncio.create_task(app(scope, self._to_app.get, self._from_app.put))
+
+    async def _step(self, event: str) -> None:
+        await self._to_app.put({"type": f"lifespan.{event}"})
+        answer = await asyncio.wait_for(self._from_app.get(), 30)
+        assert answer["type"] == f"lifespan.{event}.complete", answer
+
+    async def startup(self) -> None:
+        await self._step("startup")
+
+    async def shutdown(self) -> None:
+        await self._step("shutdown")
+        await asyncio.wait_for(self.task, 30)
+
+
+async def test_not_ready_until_started_and_from_the_start_of_shutdown(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app uvicorn serves (``Runtime.asgi()``) says 503 before its runtime has started
+    and as soon as shutdown begins, while the runtime (and the database) still run."""
+    rt = Runtime(settings)
+    app = rt.asgi()
+    transport = httpx.ASGITransport(app=app)  # HTTP only: the lifespan is ours to drive
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+        before = await c.get("/healthz")
+        assert before.status_code == 503
+        assert before.json() == {"status": "starting"}
+
+        lifespan = _Lifespan(app)
+        await lifespan.startup()
+        try:
+            started = await c.get("/healthz")
+            assert started.status_code == 200, started.text
+            assert started.json()["status"] == "ok"
+        finally:
+            seen: list[httpx.Response] = []
+            stop = rt.stop
+
+            async def stop_and_look() -> None:
+                seen.append(await c.get("/healthz"))  # the runtime has not stopped yet
+                await stop()
+
+            monkeypatch.setattr(rt, "stop", stop_and_look)
+            await lifespan.shutdown()
+        assert len(seen) == 1
+        assert seen[0].status_code == 503, seen[0].text
+        assert seen[0].json() == {"status": "stopping"}
+        after = await c.get("/healthz")
+        assert after.status_code == 503 and after.json() == {"status": "stopping"}
 
 
 async def test_unreachable_database_is_503_without_secrets(

@@ -28,7 +28,10 @@ def create_fastapi(services: Services) -> FastAPI:
         openapi_url=None,
     )
     app.state.services = services
+    # Ready as built, for a runtime started around the app; ``Runtime.asgi()``'s lifespan
+    # clears it until start-up has completed and again when shutdown begins (``stopping``).
     app.state.ready = True
+    app.state.stopping = False
     app.state.health = DatabaseCheck()
     errors.install(app)
 
@@ -37,7 +40,8 @@ def create_fastapi(services: Services) -> FastAPI:
         """200 when the process is ready and the database answers; 503 saying what is not."""
         state = request.app.state
         if not state.ready:
-            return JSONResponse({"status": "starting"}, status_code=503)
+            status = "stopping" if state.stopping else "starting"
+            return JSONResponse({"status": status}, status_code=503)
         problem = await state.health.problem(state.services.engine)
         if problem is not None:
             return JSONResponse({"status": "unavailable", "message": problem}, status_code=503)
