@@ -4,7 +4,10 @@ Each request is one message to one recipient with a ~20 KB HTML body, tags and o
 tracking on, urlencoded as most SDKs send it, with Basic auth. The reference ("ceiling") is
 ``bench.ceiling``, a bare ASGI app that only parses the same form, served by uvicorn with the
 same options on one process and loaded by the same client in the same run. The delivery worker
-runs inside the served process (capture mode) while the load runs, as in ``tidings serve``.
+runs inside the served process (capture mode) while the load runs, as in ``tidings serve``,
+and so it is paced while the API is busy (``TIDINGS_WORKER_BUSY_RATE``, docs/queue.md): how
+many messages were delivered when the load stopped, and how long the rest took, is printed
+next to each rate.
 """
 
 from __future__ import annotations
