@@ -143,12 +143,9 @@ def _wait_healthy(base: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
-def test_serve_several_processes_under_a_small_parent(tmp_path: Path) -> None:
-    """``--workers 2``: a small parent, two servers on its sockets, a dead one replaced, and
-    SIGINT stops them all."""
-    import signal
-
-    port, env, key = _server_setup(tmp_path, "multi.example.org")
+def _serve_two_processes(tmp_path: Path, domain: str) -> tuple[subprocess.Popen[str], int, str]:
+    """``tidings serve --workers 2`` for ``domain``: the process, its port and an API key."""
+    port, env, key = _server_setup(tmp_path, domain)
     proc = subprocess.Popen(
         [*TIDINGS, "serve", "--workers", "2"],
         env=_env(tmp_path, **env),
@@ -157,6 +154,15 @@ def test_serve_several_processes_under_a_small_parent(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return proc, port, key
+
+
+def test_serve_several_processes_under_a_small_parent(tmp_path: Path) -> None:
+    """``--workers 2``: a small parent, two servers on its sockets, a dead one replaced, and
+    SIGINT stops them all."""
+    import signal
+
+    proc, port, key = _serve_two_processes(tmp_path, "multi.example.org")
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base)
@@ -221,15 +227,7 @@ def test_several_processes_share_keep_alive_connections_evenly(tmp_path: Path) -
     took most of them)."""
     import signal
 
-    port, env, _ = _server_setup(tmp_path, "spread.example.org")
-    proc = subprocess.Popen(
-        [*TIDINGS, "serve", "--workers", "2"],
-        env=_env(tmp_path, **env),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, port, _ = _serve_two_processes(tmp_path, "spread.example.org")
     conns: list[socket.socket] = []
     try:
         _wait_healthy(f"http://127.0.0.1:{port}")
