@@ -22,8 +22,8 @@ from tidings.runtime import Runtime
 class ListWorker(Worker[int]):
     """Jobs from a list; each lease is recorded with how many it asked for and got."""
 
-    def __init__(self, jobs: int, **kw: Any) -> None:
-        super().__init__(poll_seconds=0.01, **kw)
+    def __init__(self, jobs: int, poll_seconds: float = 0.01, **kw: Any) -> None:
+        super().__init__(poll_seconds=poll_seconds, **kw)
         self.queue = list(range(jobs))
         self.leases: list[tuple[int, int]] = []
         self.done: list[int] = []
@@ -60,6 +60,21 @@ async def test_busy_api_paces_the_worker_then_releases_it() -> None:
         load.in_flight = 0
         await _until(lambda: len(worker.done) == 500)
         assert max(asked for asked, _ in worker.leases) == 64  # full concurrency again
+    finally:
+        await worker.stop()
+
+
+async def test_busy_api_and_nothing_due_waits_for_a_wake_up_or_the_poll() -> None:
+    """Pacing bounds what is leased; with nothing due the worker does not lease every slice."""
+    load = RequestLoad()
+    load.in_flight = BUSY_AT
+    worker = ListWorker(0, poll_seconds=0.25, concurrency=64, load=load, busy_rate=100)
+    worker.start()
+    try:
+        await asyncio.sleep(0.6)
+        # About three polls in 0.6 s; a lease every 50 ms slice would be twelve.
+        assert 1 <= len(worker.leases) <= 5, worker.leases
+        assert worker.paced_slices == 0
     finally:
         await worker.stop()
 

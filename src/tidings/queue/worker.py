@@ -47,7 +47,7 @@ class Worker(Generic[J]):
         self.load = load
         self.busy_rate = busy_rate
         self.paced_slices = 0
-        """Slices in which the worker held back for the API (``busy_rate``)."""
+        """Slices in which the worker leased its paced share and held back for the API."""
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +107,8 @@ class Worker(Generic[J]):
                 task = asyncio.create_task(self._handle(job))
                 self._running.add(task)
                 task.add_done_callback(self._done)
-            if paced:
+            if paced and jobs:
+                # More may be due: the next slice's share, once this slice is over.
                 self.paced_slices += 1
                 await asyncio.sleep(PACE_SECONDS)
                 continue
