@@ -129,3 +129,38 @@ def test_domains_get_v3(server: LiveServer) -> None:
     assert isinstance(records, list) and records
     assert all({"record_type", "name", "value"} <= set(rec) for rec in records)
     assert any(rec["record_type"] == "TXT" and "v=spf1" in rec["value"] for rec in records)
+
+
+def test_smtp_credentials(server: LiveServer) -> None:
+    """``domains_credentials``: create, list, change password, delete one, delete all."""
+    client = sdk(server)
+    d = server.domain
+    login = f"alice@{d}"
+    r = client.domains_credentials.create(domain=d, data={"login": login, "password": "first-pw"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "Created 1 credentials pair(s)"}
+    r = client.domains_credentials.create(domain=d, data={"login": "bob", "password": "bob-pass"})
+    assert r.status_code == 200, r.text
+
+    r = client.domains_credentials.get(domain=d, filters={"limit": 10})
+    assert r.status_code == 200, r.text
+    assert r.url == f"{server.url}/v3/domains/{d}/credentials?limit=10"
+    body = r.json()
+    assert body["total_count"] == 2
+    assert [i["login"] for i in body["items"]] == [login, f"bob@{d}"]
+
+    # The SDK puts the bare local part in the path when the login's domain is the path's.
+    r = client.domains_credentials.put(domain=d, login=login, data={"password": "second-pw"})
+    assert r.status_code == 200, r.text
+    assert r.url == f"{server.url}/v3/domains/{d}/credentials/alice"
+    assert r.json() == {"message": "Password changed"}
+
+    r = client.domains_credentials.delete(domain=d, login=login)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "Credentials have been deleted", "spec": login}
+    r = client.domains_credentials.put(domain=d, login=login, data={"password": "third-pw"})
+    assert r.status_code == 404
+    assert r.json() == {"message": "Credentials not found"}
+
+    r = client.domains_credentials.delete(domain=d)
+    assert r.json() == {"message": "All domain credentials have been deleted", "count": 1}
