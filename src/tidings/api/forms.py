@@ -20,6 +20,7 @@ from tidings.core.model import Upload
 from tidings.errors import BadRequest, TooLarge
 
 MAX_FIELDS = 20_000
+_MAX_INT64 = 2**63 - 1
 _AS_QP = bytes.maketrans(b"+%", b" =")
 
 
@@ -67,6 +68,18 @@ _NAMES_KEPT = 512
 
 
 Fields = list[tuple[str, str | Upload]]
+
+
+def parse_count(raw: str) -> int | None:
+    """A non-negative integer parameter (``limit``, ``skip``), or ``None``: ASCII digits only
+    (``str.isdigit`` also takes ``²``, which ``int`` refuses) and at most what a 64-bit column
+    holds."""
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) > _MAX_INT64:
+        return None
+    return int(digits)
 
 
 def refuse_nul(pairs: Sequence[tuple[str, object]]) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from tidings.api.deps import AccountKey, PathDomain, Svc
-from tidings.api.forms import read_form, refuse_nul
+from tidings.api.forms import parse_count, read_form, refuse_nul
 from tidings.domains import credentials as creds
 from tidings.errors import BadRequest, NotFound
 from tidings.store.repos import credentials as repo
@@ -26,14 +26,6 @@ MAX_LOGINS = 100
 _FORM_BYTES = 64 * 1024
 _BOOL = {"true", "false", "yes", "no", "1", "0"}
 _LIMIT_TEXT = f"'limit' must be an integer between 1 and {MAX_LIST_LIMIT}"
-
-
-def _count(raw: str) -> int | None:
-    """A non-negative integer of at most 19 ASCII digits, or None."""
-    if not raw.isascii() or not raw.isdigit():
-        return None
-    digits = raw.lstrip("0") or "0"
-    return int(digits) if len(digits) <= 18 else None
 
 
 def _item(c: Credential) -> dict[str, object]:
@@ -56,12 +48,12 @@ async def list_credentials(
 ) -> JSONResponse:
     p = request.query_params
     refuse_nul(p.multi_items())
-    limit = _count(p.get("limit", "100"))
+    limit = parse_count(p.get("limit", "100"))
     if limit is not None and limit > MAX_LIST_LIMIT:
         raise BadRequest(f"Limit parameter can't be larger than {MAX_LIST_LIMIT}")
     if limit is None or limit < 1:
         raise BadRequest(_LIMIT_TEXT)
-    skip = _count(p.get("skip", "0"))
+    skip = parse_count(p.get("skip", "0"))
     if skip is None:
         raise BadRequest("'skip' must be a non-negative integer")
     async with svc.engine.connect() as conn:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from tidings.api.deps import AccountKey, Svc
-from tidings.api.forms import read_form, refuse_nul
+from tidings.api.forms import parse_count, read_form, refuse_nul
 from tidings.core.model import Upload
 from tidings.core.vocab import DomainState
 from tidings.domains import service
@@ -22,7 +22,6 @@ _BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0":
 _UPDATABLE_BOOLS = ("require_tls", "skip_verification", "wildcard")
 #: The most domains one list page holds (Mailgun: ``limit`` up to 1000, default 100).
 MAX_LIST_LIMIT = 1000
-_MAX_INT64 = 2**63 - 1
 #: The ``state`` values the list filters on (contract §12.1: active, unverified, disabled).
 _STATE_TEXT = "'state' must be one of " + ", ".join(s.value for s in DomainState)
 
@@ -79,17 +78,6 @@ def _state(raw: str) -> DomainState | None:
         raise BadRequest(_STATE_TEXT) from None
 
 
-def _count(raw: str) -> int | None:
-    """A non-negative integer parameter, or ``None``: ASCII digits only (``str.isdigit`` also
-    takes ``²``, which ``int`` refuses) and at most what a 64-bit column holds."""
-    if not raw.isascii() or not raw.isdigit():
-        return None
-    digits = raw.lstrip("0") or "0"
-    if len(digits) > 19 or int(digits) > _MAX_INT64:
-        return None
-    return int(digits)
-
-
 async def _get(svc: Svc, name: str) -> Domain:
     found = await svc.domain(name)
     if found is None:
@@ -102,10 +90,10 @@ async def _get(svc: Svc, name: str) -> Domain:
 async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONResponse:
     p = request.query_params
     refuse_nul(p.multi_items())
-    limit = _count(p.get("limit", "100"))
+    limit = parse_count(p.get("limit", "100"))
     if limit is None or not 1 <= limit <= MAX_LIST_LIMIT:
         raise BadRequest(f"'limit' must be an integer between 1 and {MAX_LIST_LIMIT}")
-    skip = _count(p.get("skip", "0"))
+    skip = parse_count(p.get("skip", "0"))
     if skip is None:
         raise BadRequest("'skip' must be a non-negative integer")
     state = _state(p.get("state", ""))
