@@ -1,22 +1,17 @@
-"""``create_app(services)``: the routers and the error handlers."""
+"""``create_fastapi(services)``: the routers and the error handlers (``runtime`` puts the
+send path, ``routes.messages.SendPath``, in front of it)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp
 
 from tidings import __version__
 from tidings.api import errors
 from tidings.api.deps import Services
 from tidings.api.health import DatabaseCheck
-from tidings.api.routes import capture, credentials, domains, events, messages, stored
-
-
-def create_app(services: Services) -> ASGIApp:
-    """The API: sends on their lean path, the rest through FastAPI."""
-    return messages.SendPath(create_fastapi(services), services)
+from tidings.api.routes import capture, credentials, domains, events, stored
 
 
 def create_fastapi(services: Services) -> FastAPI:
