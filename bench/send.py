@@ -3,7 +3,8 @@
 Each request is one message to one recipient with a ~20 KB HTML body, tags and open and click
 tracking on, urlencoded as most SDKs send it, with Basic auth. The reference ("ceiling") is
 ``bench.ceiling``, a bare ASGI app that only parses the same form, served by uvicorn with the
-same options on one process and loaded by the same client in the same run. The delivery worker
+same options and as many processes (spread over sockets as tidings spreads them:
+``bench.ceiling_serve``) and loaded by the same client in the same run. The delivery worker
 runs inside the served process (capture mode) while the load runs, as in ``tidings serve``,
 and so it is paced while the API is busy (``TIDINGS_WORKER_BUSY_RATE``, docs/queue.md): how
 many messages were delivered when the load stopped, and how long the rest took, is printed
@@ -188,22 +189,24 @@ def _measure(server: Server, auth: str, body: bytes, wrk: str | None, args: Any)
 
 def run_ceiling(body: bytes, wrk: str | None, args: Any, label: str) -> SendResult:
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.ceiling:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--no-server-header",
-        "--workers",
-        str(args.workers),
-    ]
+    if args.workers > 1:
+        # One socket per process in a reuse-port group, as ``tidings serve --workers N``.
+        argv = [sys.executable, "-m", "bench.ceiling_serve", HOST, str(port), str(args.workers)]
+    else:
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ceiling:app",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--no-server-header",
+        ]
     with Server(argv, dict(os.environ), port, OUT / "logs" / f"{label}.log") as server:
         result = _measure(server, basic_auth("ceiling"), body, wrk, args)
     result.name = label
