@@ -4,7 +4,7 @@ It reads the whole urlencoded body, parses it the way tidings does (``parse_qsl`
 values and repeats kept), and answers a small JSON like Mailgun's. No framework, no store, no
 authentication: what uvicorn on one process can serve for the same requests is the ceiling a
 real send path is compared with. Served by ``python -m uvicorn bench.ceiling:app`` with the
-options ``tidings serve`` uses.
+options ``tidings serve`` uses, and on several processes by ``bench.ceiling_serve``.
 """
 
 from __future__ import annotations
