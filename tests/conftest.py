@@ -149,6 +149,21 @@ async def make_account(rt: Runtime, domain: str = "example.test") -> Account:
     return Account(domain=domain, key=secret)
 
 
+async def sending_key_client(rt: Runtime, domain: str) -> httpx.AsyncClient:
+    """A client of ``rt``'s app authenticated with a new sending-only key of ``domain``."""
+    from tidings.core.vocab import KeyKind, KeyRole
+    from tidings.store.repos import domains as domain_repo
+
+    async with rt.engine.begin() as conn:
+        d = await domain_repo.get_by_name(conn, name=domain)
+        assert d is not None
+        _, secret = await key_repo.create(
+            conn, kind=KeyKind.DOMAIN, role=KeyRole.SENDING, domain_id=d.id
+        )
+    transport = httpx.ASGITransport(app=rt.app)
+    return httpx.AsyncClient(transport=transport, base_url="http://t", auth=("api", secret))
+
+
 @pytest.fixture
 async def account(runtime: Runtime) -> Account:
     return await make_account(runtime)

@@ -8,12 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Account
-from tidings.core.vocab import KeyKind, KeyRole
+from tests.conftest import Account, sending_key_client
 from tidings.domains import credentials
 from tidings.runtime import Runtime
-from tidings.store.repos import domains as domain_repo
-from tidings.store.repos import keys as key_repo
 from tidings.store.tables import smtp_credentials
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
@@ -230,16 +227,7 @@ async def test_unknown_domain(
 
 
 async def test_sending_key_is_refused(runtime: Runtime, account: Account) -> None:
-    async with runtime.engine.begin() as conn:
-        d = await domain_repo.get_by_name(conn, name=account.domain)
-        assert d is not None
-        _, secret = await key_repo.create(
-            conn, kind=KeyKind.DOMAIN, role=KeyRole.SENDING, domain_id=d.id
-        )
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://t", auth=("api", secret)
-    ) as c:
+    async with await sending_key_client(runtime, account.domain) as c:
         assert (await c.get(PATH)).status_code == 403
         r = await c.post(PATH, data={"login": "olga", "password": "valid-pw"})
         assert r.status_code == 403

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account
+from tests.conftest import Account, sending_key_client
 from tests.support.dnsstub import DnsStub
 from tidings.runtime import Runtime
 
@@ -235,20 +235,7 @@ async def test_verify_with_dns(runtime: Runtime, account: Account) -> None:
 
 
 async def test_sending_key_may_only_send(runtime: Runtime, account: Account) -> None:
-    from tidings.core.vocab import KeyKind, KeyRole
-    from tidings.store.repos import domains as repo
-    from tidings.store.repos import keys as key_repo
-
-    async with runtime.engine.begin() as conn:
-        d = await repo.get_by_name(conn, name=account.domain)
-        assert d is not None
-        _, secret = await key_repo.create(
-            conn, kind=KeyKind.DOMAIN, role=KeyRole.SENDING, domain_id=d.id
-        )
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://t", auth=("api", secret)
-    ) as c:
+    async with await sending_key_client(runtime, account.domain) as c:
         sent = await c.post(
             f"/v3/{account.domain}/messages",
             data={"from": "a@example.test", "to": "b@example.org", "text": "x"},
