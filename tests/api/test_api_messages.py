@@ -134,6 +134,9 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"from": "sdsdsd"}, 400, "'from' parameter is not a valid address"),
     ({"to": None}, 400, "to parameter is missing"),
     ({"to": "not an address"}, 400, "to parameter is not a valid address"),
+    # a display name holding an address: no second recipient is read out of it
+    ({"to": "alice@x.org <bob@y.org>"}, 400, "to parameter is not a valid address"),
+    ({"from": "Evil Bcc: e@x.org <a@z.org>"}, 400, "'from' parameter is not a valid address"),
     ({"text": None, "html": None}, 400, "Need at least one of 'text', 'html'"),
     ({"recipient-variables": "{not json"}, 400, "recipient-variables"),
     ({"o:deliverytime": "Mon, 01 Jan 2001 00:00:00 GMT"}, 400, "o:deliverytime"),

@@ -37,3 +37,28 @@ def test_common_forms() -> None:
     )
     assert parse_addresses('"Doe, Jane" <j@x.org>') == (Address("Doe, Jane", "j@x.org"),)
     assert parse_addresses("Jane <not an address>") is None
+
+
+def test_a_value_the_parser_must_guess_at_is_refused() -> None:
+    # Python 3.11's lenient getaddresses read each of these as an extra (or other) address.
+    for value in (
+        "alice@x.org <bob@y.org>",
+        "alice@x.org)<bob@y.org>",
+        "Evil Bcc: e@x.org <a@z.org>",
+        '"unclosed <a@x.org>',
+    ):
+        assert parse_addresses(value) is None, value
+
+
+def test_local_part_dots_follow_rfc_5322() -> None:
+    for bad in ("a..b@x.com", ".a@x.com", "a.@x.com", "x" * 65 + "@x.com"):
+        assert parse_addresses(bad) is None, bad
+    for good in ("a.b@x.com", "o'brien@x.ie", "x" * 64 + "@x.com", "first+tag@x.com"):
+        assert parse_addresses(good) == (Address("", good),), good
+
+
+def test_full_grammar_keeps_quotes_and_comments() -> None:
+    assert parse_addresses('"J. Doe" <j.doe@x.org>, Jane (desk) <j@x.org>') == (
+        Address("J. Doe", "j.doe@x.org"),
+        Address("Jane", "j@x.org"),
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from email import errors as email_errors
 from email.header import decode_header, make_header
-from email.utils import getaddresses
+from email.headerregistry import HeaderRegistry
 
 from tidings.core.model import Address
 
@@ -18,7 +19,9 @@ __all__ = ["checked", "is_valid_email", "parse_addresses", "unique"]
 # One dot-atom-ish local part (no spaces, brackets or quotes) and a domain of labels made
 # of letters, digits and inner hyphens; Unicode letters are allowed (EAI / IDN).
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-_EMAIL = re.compile(rf"[^\s@<>()\[\]\\,;:\"]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
+_ATOM = r"[^\s@<>()\[\]\\,;:\".]+"
+# The local part is dot-separated atoms: no leading, trailing or doubled dot (RFC 5322).
+_EMAIL = re.compile(rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 # Values without quotes, brackets or comments are bare lists: split on commas, skip the parser.
 _SIMPLE = re.compile(r"[^\"<>()]*")
 # One address with a plain display name (``Jane Doe <j@x.org>``, the usual From): no quotes,
@@ -48,8 +51,26 @@ def parse_addresses(value: str) -> tuple[Address, ...] | None:
     elif named := _NAMED.fullmatch(value):
         pairs = [(named[1], named[2])]
     else:
-        pairs = getaddresses([value])
+        pairs = _parsed(value)
+        if pairs is None:
+            return None
     return checked(pairs)
+
+
+_REGISTRY = HeaderRegistry()
+
+
+def _parsed(value: str) -> list[tuple[str, str]] | None:
+    """Pairs from RFC 5322's full grammar (quotes, comments, groups); ``None`` when the
+    parser had to guess. The lenient ``getaddresses`` of Python 3.11 reads
+    ``alice@x.org <bob@y.org>`` as two addresses, so a send would reach one nobody named."""
+    try:
+        header = _REGISTRY("to", value)
+    except (IndexError, ValueError, email_errors.HeaderParseError):
+        return None
+    if any(not isinstance(d, email_errors.NonASCIILocalPartDefect) for d in header.defects):
+        return None
+    return [(a.display_name, a.addr_spec) for a in header.addresses]
 
 
 def checked(pairs: Iterable[tuple[str, str]]) -> tuple[Address, ...] | None:
