@@ -85,6 +85,10 @@ async def test_stored_message_is_served_at_storage_url(
     assert got.status_code == 200
     stored = got.json()
     assert stored["Subject"] == "Stored"
+    # Mailgun's spelling of the header keys (contract §2.3)
+    assert stored["Message-Id"] == f"<{mid}>"
+    assert stored["Mime-Version"] == "1.0"
+    assert "Message-ID" not in stored
     assert stored["body-plain"].strip() == "Hello text"
     assert "Hello there, reader." in stored["body-html"]
     raw = await client.get(url, headers={"Accept": "message/rfc2822"})
@@ -92,6 +96,26 @@ async def test_stored_message_is_served_at_storage_url(
     missing = await client.get(f"/v3/domains/{account.domain}/messages/nope")
     assert missing.status_code == 404
     assert missing.json() == {"message": "Message not found"}
+
+
+async def test_stored_message_with_an_unknown_charset_is_served(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    mime = (
+        b"From: a@example.org\r\nTo: env@example.org\r\nSubject: odd\r\n"
+        b"Content-Type: text/plain; charset=x-bogus\r\n\r\nplain words\r\n"
+    )
+    files = [("message", ("m.eml", mime, "message/rfc822"))]
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}, files=files
+    )
+    assert r.status_code == 200, r.text
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": r.json()["id"][1:-1]}
+    )
+    got = await client.get(acc["storage"]["url"])
+    assert got.status_code == 200, got.text
+    assert got.json()["body-plain"].strip() == "plain words"
 
 
 async def test_multipart_with_attachment_and_cc(

@@ -23,8 +23,19 @@ def _body(msg: EmailMessage, subtype: str) -> str:
     part = msg.get_body(preferencelist=(subtype,))
     if part is None:
         return ""
-    content = part.get_content()
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):
+        # A charset Python does not know (``messages.mime`` takes what the client sends):
+        # the bytes as UTF-8, anything else replaced, rather than no answer at all.
+        raw = part.get_payload(decode=True)
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
     return content if isinstance(content, str) else ""
+
+
+def _key(name: str) -> str:
+    """Mailgun's spelling of a header name as a JSON key: ``Message-Id``, ``Mime-Version``."""
+    return "-".join(word.capitalize() for word in name.split("-"))
 
 
 def describe(mime: bytes, meta: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +43,7 @@ def describe(mime: bytes, meta: dict[str, Any]) -> dict[str, Any]:
     msg = BytesParser(policy=policy.default).parsebytes(mime)
     assert isinstance(msg, EmailMessage)
     headers = [[k, str(v)] for k, v in msg.items()]
-    out: dict[str, Any] = {k: str(v) for k, v in msg.items() if k.lower() != "x-mailgun-tag"}
+    out: dict[str, Any] = {_key(k): str(v) for k, v in msg.items() if k.lower() != "x-mailgun-tag"}
     out.update(
         {
             "X-Mailgun-Tag": ", ".join(meta.get("tags", [])),
