@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 from typing import Any
 
 import httpx
@@ -286,3 +288,52 @@ async def test_testmode_reports_650_and_captures_nothing(
     assert dlv["flags"]["is-test-mode"] is True
     inbox = await client.get(f"/v3/{account.domain}/capture", params={"message-id": mid})
     assert inbox.json()["items"] == []
+
+
+@pytest.mark.parametrize("path", ["/v3/{d}/messages", "/v3/domains/{d}/credentials"])
+async def test_a_client_gone_mid_request_is_no_server_error(
+    runtime: Runtime, account: Account, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """A client that closes its connection halfway through its body: logged at INFO, no 500
+    traceback, nothing stored."""
+    body = b"from=a%40example.test&to=b%40example.org&text=hi&subject="
+    auth = base64.b64encode(f"api:{account.key}".encode()).decode()
+    path = path.format(d=account.domain)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"1000"),
+            (b"authorization", f"Basic {auth}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    chunks = [
+        {"type": "http.request", "body": body, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO):
+        await runtime.app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("client went away" in r.getMessage() for r in caplog.records)
+    assert not any(m.get("status") == 500 for m in sent)
+    assert await _counts(runtime) == (0, 0, 0)

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tidings.errors import TidingsError, Unauthorized
@@ -50,6 +50,16 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"message": msg}, status_code=400)
 
 
+def client_gone(request: Request) -> None:
+    """A client that closed its connection before its request was read: not our error."""
+    log.info("client went away during %s %s", request.method, request.url.path)
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    client_gone(request)
+    return Response(status_code=400)  # never reaches the client; it has gone
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("500 %s %s", request.method, request.url.path)
     return JSONResponse({"message": "Internal Server Error"}, status_code=500)
@@ -59,4 +69,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TidingsError, _tidings_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(Exception, _unexpected)

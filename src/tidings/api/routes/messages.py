@@ -12,7 +12,7 @@ import logging
 import re
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -116,6 +116,9 @@ class SendPath:
             )
         except TidingsError as exc:
             response: Response = errors.error_response(request, exc)
+        except ClientDisconnect:
+            errors.client_gone(request)
+            return  # nobody to answer; nothing was stored
         except Exception:
             log.exception("500 POST %s", scope["path"])
             response = JSONResponse({"message": "Internal Server Error"}, status_code=500)
