@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from email import errors as email_errors
 from email.header import decode_header, make_header
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import AddressHeader, HeaderRegistry
 
 from tidings.core.model import Address
 
@@ -46,15 +46,14 @@ def decode_words(name: str) -> str:
 
 def parse_addresses(value: str) -> tuple[Address, ...] | None:
     """All addresses in one field value; ``None`` when any of them is not valid."""
+    pairs: list[tuple[str, str]] | None
     if _SIMPLE.fullmatch(value):
         pairs = [("", part.strip()) for part in value.split(",")]
     elif named := _NAMED.fullmatch(value):
         pairs = [(named[1], named[2])]
     else:
         pairs = _parsed(value)
-        if pairs is None:
-            return None
-    return checked(pairs)
+    return None if pairs is None else checked(pairs)
 
 
 _REGISTRY = HeaderRegistry()
@@ -70,6 +69,7 @@ def _parsed(value: str) -> list[tuple[str, str]] | None:
         return None
     if any(not isinstance(d, email_errors.NonASCIILocalPartDefect) for d in header.defects):
         return None
+    assert isinstance(header, AddressHeader)
     return [(a.display_name, a.addr_spec) for a in header.addresses]
 
 
