@@ -6,7 +6,10 @@ Settings come from ``TIDINGS_*`` environment variables and from ``.env``. Secret
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +22,9 @@ ROLES_AVAILABLE: tuple[Role, ...] = ("api", "worker", "all")
 
 
 def split_hostport(value: str, default_port: int) -> tuple[str, int]:
-    """``"127.0.0.1:8080"`` -> ``("127.0.0.1", 8080)``; ``"[::1]:80"`` works too."""
+    """``"127.0.0.1:8080"`` -> ``("127.0.0.1", 8080)``; ``"[::1]:80"`` works too.
+
+    ``ValueError`` when the port is not a number from 0 to 65535 or the host holds spaces."""
     value = value.strip()
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
@@ -28,7 +33,25 @@ def split_hostport(value: str, default_port: int) -> tuple[str, int]:
         host, sep, port = value.rpartition(":")
         if not sep:
             host, port = value, ""
+    if port and not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise ValueError("the port must be a number from 0 to 65535")
+    if any(c.isspace() for c in host):
+        raise ValueError("the host must not hold spaces")
     return host or "127.0.0.1", int(port) if port else default_port
+
+
+# A host name of letters, digits and inner hyphens, or an IPv4 or bracket-less IPv6 address.
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*"
+)
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return _HOSTNAME.fullmatch(value.rstrip(".")) is not None
+    return True
 
 
 class Settings(BaseSettings):
@@ -114,6 +137,47 @@ class Settings(BaseSettings):
             raise ValueError("log_level must be one of debug, info, warning, error, critical")
         return level
 
+    @field_validator("http_listen", "smtp_listen", "inbound_listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        split_hostport(v, 0)  # raises with the reason
+        return v.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            return v
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError("public_url must be an absolute http(s) URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "public_url must be an absolute http(s) URL, e.g. https://mail.example.com"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("public_url must not have a query or fragment")
+        return v
+
+    @field_validator("mail_hostname")
+    @classmethod
+    def _mail_hostname(cls, v: str) -> str:
+        v = v.strip()
+        if v and not _is_host(v):
+            raise ValueError("mail_hostname must be a host name such as mail.example.com")
+        return v
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _nameservers(cls, v: str) -> str:
+        from tidings.domains.verify import parse_nameservers
+
+        parse_nameservers(v)  # raises with the reason
+        return v
+
     @field_validator("dkim_key_bits")
     @classmethod
     def _key_bits(cls, v: int) -> int:
@@ -141,6 +205,4 @@ class Settings(BaseSettings):
     def hostname(self) -> str:
         if self.mail_hostname:
             return self.mail_hostname
-        from urllib.parse import urlsplit
-
         return urlsplit(self.base_url).hostname or "localhost"
