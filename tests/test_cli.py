@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 TIDINGS = [sys.executable, "-m", "tidings"]
 
@@ -259,3 +260,29 @@ def test_several_processes_on_a_busy_port_fail_clearly(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("notaurl", "TIDINGS_DATABASE_URL is not a database URL"),
+        ("postgresql+asyncpg://bob:sekrit@127.0.0.1:1/db", "Connect call failed"),
+    ],
+)
+def test_an_unusable_database_is_one_line(tmp_path: Path, url: str, reason: str) -> None:
+    for args in (("migrate",), ("key", "create"), ("domain", "add", "x.test")):
+        r = run(tmp_path, *args, TIDINGS_DATABASE_URL=url)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "tidings: the database cannot be used: " in r.stderr and reason in r.stderr
+        assert "Traceback" not in r.stderr and "sekrit" not in r.stderr
+
+
+def test_key_create_for_an_empty_or_unknown_domain_is_refused(tmp_path: Path) -> None:
+    assert run(tmp_path, "domain", "add", "keys.test").returncode == 0
+    for name in ("", "nope.test"):
+        r = run(tmp_path, "key", "create", "--domain", name)
+        assert r.returncode == 1 and "tidings: " in r.stderr, (name, r.stdout, r.stderr)
+        assert "created an API key" not in r.stdout
+    ok = run(tmp_path, "key", "create", "--domain", "Keys.Test.")
+    assert ok.returncode == 0, ok.stderr
+    assert "sending key for keys.test" in ok.stdout

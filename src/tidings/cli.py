@@ -12,6 +12,7 @@ import sys
 from typing import Any, get_args
 
 from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from tidings.config import ROLES_AVAILABLE, Role, Settings, split_hostport
 from tidings.core.vocab import DeliveryMode, KeyKind, KeyRole
@@ -151,7 +152,11 @@ def cmd_domain_add(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_key(settings: Settings, domain_name: str | None, description: str) -> str:
+async def _create_key(
+    settings: Settings, domain_name: str | None, description: str
+) -> tuple[str, str | None]:
+    """A new key's secret, and the name of the domain it may send for (None: account key)."""
+    from tidings.domains.service import validate_name
     from tidings.store.engine import make_engine
     from tidings.store.repos import domains as domain_repo
     from tidings.store.repos import keys as key_repo
@@ -159,10 +164,11 @@ async def _create_key(settings: Settings, domain_name: str | None, description: 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with engine.begin() as conn:
-            if domain_name:
-                domain = await domain_repo.get_by_name(conn, name=domain_name)
+            if domain_name is not None:
+                name = validate_name(domain_name)
+                domain = await domain_repo.get_by_name(conn, name=name)
                 if domain is None:
-                    raise TidingsError(f"Domain not found: {domain_name}")
+                    raise TidingsError(f"Domain not found: {name}")
                 _, secret = await key_repo.create(
                     conn,
                     kind=KeyKind.DOMAIN,
@@ -170,16 +176,17 @@ async def _create_key(settings: Settings, domain_name: str | None, description: 
                     domain_id=domain.id,
                     description=description,
                 )
-            else:
-                _, secret = await key_repo.create(conn, description=description)
-            return secret
+                return secret, domain.name
+            _, secret = await key_repo.create(conn, description=description)
+            return secret, None
     finally:
         await engine.dispose()
 
 
 def cmd_key_create(args: argparse.Namespace) -> int:
-    secret = asyncio.run(_create_key(_settings(migrated=True), args.domain, args.description))
-    kind = f"sending key for {args.domain}" if args.domain else "account key"
+    settings = _settings(migrated=True)
+    secret, domain = asyncio.run(_create_key(settings, args.domain, args.description))
+    kind = "account key" if domain is None else f"sending key for {domain}"
     print(f"created an API key ({kind}); it is shown only now:")
     print(secret)
     return 0
@@ -202,7 +209,7 @@ async def _demo(settings: Settings) -> tuple[str, str | None]:
     else:
         domain = DEMO_DOMAIN
         await _add_domain(settings, DEMO_DOMAIN)
-    secret = None if has_keys else await _create_key(settings, None, "demo key")
+    secret = None if has_keys else (await _create_key(settings, None, "demo key"))[0]
     return domain, secret
 
 
@@ -254,6 +261,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _db_reason(exc: BaseException) -> str:
+    """One line on why the store could not be reached, without the URL (it may hold a
+    password)."""
+    if isinstance(exc, ArgumentError):
+        return "TIDINGS_DATABASE_URL is not a database URL (sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB)"
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {text}"[:300]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(
@@ -266,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         code = args.func(args)
     except TidingsError as exc:
         print(f"tidings: {exc.message}", file=sys.stderr)
+        code = 1
+    except (OSError, TimeoutError, DBAPIError, ArgumentError) as exc:
+        print(f"tidings: the database cannot be used: {_db_reason(exc)}", file=sys.stderr)
         code = 1
     except ValidationError as exc:  # a bad TIDINGS_* setting: name and rule, never the value
         for err in exc.errors(include_input=False, include_url=False):

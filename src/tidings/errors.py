@@ -5,8 +5,7 @@
      │    └── TooLarge         413: the message or a part is over a size limit
      ├── Unauthorized          401: no key, or a key we do not know
      ├── Forbidden             403: a valid key that may not do this
-     ├── NotFound              404: an unknown domain, message, page ...
-     └── Conflict              409
+     └── NotFound              404: an unknown domain, message, page ...
 
 Every error carries a human message (Mailgun's text where Mailgun has one) and may
 carry context (domain, message id, recipient) for logs; secrets never go into either.
@@ -50,7 +49,3 @@ class Forbidden(TidingsError):
 
 class NotFound(TidingsError):
     status = 404
-
-
-class Conflict(TidingsError):
-    status = 409

@@ -39,8 +39,9 @@ async def test_create_get_list_delete(
     assert listed["total_count"] == 2
     assert listed["items"][0]["name"] == "news.example.org"  # newest first
 
-    dup = await client.post(f"/{version}/domains", data={"name": "news.example.org"})
-    assert dup.status_code == 409
+    dup = await client.post(f"/{version}/domains", data={"name": "News.Example.org."})
+    assert dup.status_code == 400
+    assert dup.json() == {"message": "Domain news.example.org already exists"}
 
     upd = await client.put(f"/{version}/domains/news.example.org", data={"require_tls": "true"})
     assert upd.status_code == 200
@@ -58,6 +59,8 @@ async def test_create_get_list_delete(
         ({}, "name"),
         ({"name": "no_dots"}, "not a valid domain"),
         ({"name": "bad..example.org"}, "not a valid domain"),
+        ({"name": "127.0.0.1"}, "not a valid domain"),
+        ({"name": "10.20.30.40."}, "not a valid domain"),
         ({"name": "ok.example.org", "dkim_key_size": "512"}, "dkim_key_size"),
         ({"name": "ok.example.org", "spam_action": "explode"}, "spam_action"),
         ({"name": "ok.example.org", "wildcard": "perhaps"}, "wildcard"),

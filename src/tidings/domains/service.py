@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.config import Settings
 from tidings.core.vocab import DomainState
 from tidings.domains.records import DnsRecord, Validity, expected_records, render_record
-from tidings.errors import BadRequest, Conflict
+from tidings.errors import BadRequest
 from tidings.store.repos import domains as repo
 from tidings.store.repos.domains import Domain
 
@@ -23,16 +23,19 @@ def validate_name(name: str) -> str:
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(x) for x in labels):
         raise BadRequest(f"'{name}' is not a valid domain name")
+    if labels[-1].isdigit():  # 127.0.0.1: an address, not a name mail can be sent from
+        raise BadRequest(f"'{name}' is not a valid domain name")
     return name
 
 
 async def add(
     conn: AsyncConnection, settings: Settings, name: str, options: dict[str, Any] | None = None
 ) -> Domain:
-    """Create ``name`` with a fresh DKIM key; Conflict when it exists."""
+    """Create ``name`` with a fresh DKIM key; a 400 when it exists (Mailgun documents no
+    409 for domain creation: 200, 400 and 401 only)."""
     name = validate_name(name)
     if await repo.get_by_name(conn, name=name) is not None:
-        raise Conflict(f"Domain {name} already exists", domain=name)
+        raise BadRequest(f"Domain {name} already exists", domain=name)
     opts = dict(options or {})
     bits = int(opts.pop("dkim_key_size", settings.dkim_key_bits))
     selector = str(opts.pop("dkim_selector", "") or settings.dkim_selector)

@@ -29,6 +29,10 @@ J = TypeVar("J")
 
 #: While paced, the worker leases once per slice of this many seconds.
 PACE_SECONDS = 0.05
+#: Longest wait between leases while they keep failing (the store is down, say).
+FAILING_WAIT_MAX = 5.0
+#: While leases keep failing, one line at most this often (the first failure has its traceback).
+FAILING_LOG_EVERY = 30.0
 
 
 class Worker(Generic[J]):
@@ -54,6 +58,9 @@ class Worker(Generic[J]):
         self._chores: list[tuple[float, Callable[[], Awaitable[object]]]] = []
         self._chore_due: list[float] = []
         self._stopping = False
+        self.lease_failures = 0
+        """Leases failed in a row (0 once one succeeds)."""
+        self._failure_logged = 0.0
 
     async def lease(self, limit: int) -> list[J]:
         raise NotImplementedError
@@ -102,7 +109,9 @@ class Worker(Generic[J]):
                 try:
                     jobs = await self.lease(free)
                 except Exception:
-                    log.exception("%s: lease failed", self.name)
+                    await self._lease_failed()
+                    continue
+                self._lease_worked()
             for job in jobs:
                 task = asyncio.create_task(self._handle(job))
                 self._running.add(task)
@@ -120,6 +129,26 @@ class Worker(Generic[J]):
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _lease_failed(self) -> None:
+        """Log the first failure whole, then a line now and then; wait longer each time."""
+        self.lease_failures += 1
+        now = time.monotonic()
+        if self.lease_failures == 1:
+            log.exception("%s: lease failed; retrying", self.name)
+            self._failure_logged = now
+        elif now - self._failure_logged >= FAILING_LOG_EVERY:
+            log.error("%s: lease still failing (%d in a row)", self.name, self.lease_failures)
+            self._failure_logged = now
+        wait = min(self.poll_seconds * 2 ** min(self.lease_failures, 16), FAILING_WAIT_MAX)
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _lease_worked(self) -> None:
+        if self.lease_failures:
+            log.warning("%s: leasing works again after %d failures", self.name, self.lease_failures)
+            self.lease_failures = 0
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)
