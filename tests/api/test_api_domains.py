@@ -6,10 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import Account, sending_key_client
 from tests.support.dnsstub import DnsStub
 from tidings.runtime import Runtime
+from tidings.store.tables import api_keys
 
 
 @pytest.mark.parametrize("version", ["v3", "v4"])
@@ -277,3 +279,33 @@ async def test_list_is_paged_by_the_database(
         assert [s for s, _ in seen] == [count[0]]  # past the end: the count alone
     finally:
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_deleted_domains_key_cannot_send_for_a_new_domain(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    send = {"from": "a@z3.example.org", "to": "x@example.org", "text": "hi"}
+    assert (await client.post("/v4/domains", data={"name": "z3.example.org"})).status_code == 200
+    old = await sending_key_client(runtime, "z3.example.org")
+    assert (await old.post("/v3/z3.example.org/messages", data=send)).status_code == 200
+    assert (await client.delete("/v3/domains/z3.example.org")).status_code == 200
+    made = await client.post("/v4/domains", data={"name": "victim.example.org"})
+    assert made.status_code == 200
+    r = await old.post("/v3/victim.example.org/messages", data=send)
+    assert r.status_code in (401, 403), r.text
+
+
+async def test_a_domain_key_older_than_its_domain_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """Another process may hold a deleted domain's key in its cache for a few seconds while
+    the domain's id is given out again: a key made before its domain is not the domain's."""
+    assert (await client.post("/v4/domains", data={"name": "v2.example.org"})).status_code == 200
+    keyed = await sending_key_client(runtime, "v2.example.org")
+    send = {"from": "a@v2.example.org", "to": "x@example.org", "text": "hi"}
+    assert (await keyed.post("/v3/v2.example.org/messages", data=send)).status_code == 200
+    async with runtime.engine.begin() as conn:
+        await conn.execute(update(api_keys).values(created_us=api_keys.c.created_us - 10**9))
+    runtime.services._keys.clear()
+    r = await keyed.post("/v3/v2.example.org/messages", data=send)
+    assert r.status_code == 403, r.text

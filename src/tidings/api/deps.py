@@ -51,6 +51,10 @@ class TtlCache(Generic[T]):
             self._items.clear()
         self._items[key] = (time.monotonic() + self.seconds, value)
 
+    def clear(self) -> None:
+        self._items.clear()
+        self._loading.clear()
+
     def forget(self, key: str) -> None:
         self._items.pop(key, None)
         self._loading.pop(key, None)  # a load in flight may have read the old row
@@ -118,8 +122,9 @@ class Services:
 
     def forget_domain(self, name: str, domain_id: int | None = None) -> None:
         self._domains.forget(name.lower())
-        if domain_id is not None:
+        if domain_id is not None:  # deleted: its tags and keys went with it
             self.tagbook.forget(domain_id)
+            self._keys.clear()
 
 
 async def services(request: Request) -> Services:
@@ -164,7 +169,12 @@ async def domain_for(name: str, svc: Services, key: ApiKey, *, sending: bool) ->
     found = await svc.domain(name)
     if found is None:
         raise NotFound(f"Domain not found: {name}", domain=name)
-    if key.domain_id is not None and key.domain_id != found.id:
+    # A domain key made before its domain was made belongs to a deleted domain whose id the
+    # store gave out again (SQLite reuses the highest rowid); another process may still have
+    # it cached for a few seconds.
+    if key.domain_id is not None and (
+        key.domain_id != found.id or key.created_us < found.created_us
+    ):
         raise Forbidden("Forbidden: this key may not send for this domain")
     if not sending and not key.may_read():
         raise Forbidden("Forbidden: this key may only send messages")
