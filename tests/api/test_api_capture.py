@@ -52,8 +52,10 @@ async def test_capture_inbox(client: httpx.AsyncClient, account: Account) -> Non
     assert msg["Message-ID"] == f"<{mids[2]}>"
 
     assert (await client.get(f"/v3/{account.domain}/capture/nope")).status_code == 404
-    bad = await client.get(f"/v3/{account.domain}/capture", params={"limit": "500"})
-    assert bad.status_code == 400
+    for limit in ("500", "0", "²", "-1", "1e2", "9" * 30):
+        bad = await client.get(f"/v3/{account.domain}/capture", params={"limit": limit})
+        assert bad.status_code == 400, (limit, bad.text)
+        assert "'limit' parameter must be an integer" in bad.json()["message"]
     bad = await client.get(f"/v3/{account.domain}/capture/page/!!!")
     assert bad.status_code == 400
     for crafted in ('{"l": 10, "c": ["x", "y"]}', '{"l": 999}', "[1]", '{"l": 5, "c": [1]}'):

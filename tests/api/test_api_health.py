@@ -207,3 +207,10 @@ async def test_polls_share_one_query(runtime: Runtime) -> None:
             assert len(asked) == 2
     finally:
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_head_is_answered(runtime: Runtime) -> None:
+    transport = httpx.ASGITransport(app=runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.head("/healthz")
+    assert r.status_code == 200

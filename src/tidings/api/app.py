@@ -21,6 +21,10 @@ def create_fastapi(services: Services) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # A path with a trailing slash is a 404, never a redirect: a client that follows a
+        # 307 keeps its method, and DELETE .../credentials/ (an empty login) would have become
+        # DELETE .../credentials, every credential of the domain.
+        redirect_slashes=False,
     )
     app.state.services = services
     # Ready as built, for a runtime started around the app; ``Runtime.asgi()``'s lifespan
@@ -30,7 +34,7 @@ def create_fastapi(services: Services) -> FastAPI:
     app.state.health = DatabaseCheck()
     errors.install(app)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
         """200 when the process is ready and the database answers; 503 saying what is not."""
         state = request.app.state

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, select, tuple_
 from starlette.responses import JSONResponse, Response
 
 from tidings.api.deps import PathDomain, Svc
-from tidings.api.forms import refuse_nul
+from tidings.api.forms import parse_count, refuse_nul
 from tidings.core import ids
 from tidings.errors import BadRequest, NotFound
 from tidings.store.tables import captured
@@ -40,10 +40,10 @@ def _untoken(token: str) -> dict[str, object]:
 def _query(request: Request) -> dict[str, object]:
     p = request.query_params
     refuse_nul(p.multi_items())
-    raw = p.get("limit") or "100"
-    if not raw.isdigit() or not 1 <= int(raw) <= 300:
+    limit = parse_count(p.get("limit") or "100")
+    if limit is None or not 1 <= limit <= 300:
         raise BadRequest("'limit' parameter must be an integer between 1 and 300")
-    q: dict[str, object] = {"l": int(raw), "c": None, "b": False}
+    q: dict[str, object] = {"l": limit, "c": None, "b": False}
     if p.get("recipient"):
         q["r"] = p["recipient"].strip().lower()
     if p.get("message-id"):
