@@ -286,3 +286,10 @@ def test_key_create_for_an_empty_or_unknown_domain_is_refused(tmp_path: Path) ->
     ok = run(tmp_path, "key", "create", "--domain", "Keys.Test.")
     assert ok.returncode == 0, ok.stderr
     assert "sending key for keys.test" in ok.stdout
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "65"])
+def test_serve_refuses_a_bad_process_count(tmp_path: Path, workers: str) -> None:
+    r = run(tmp_path, "serve", "--workers", workers)
+    assert r.returncode == 2, r.stderr
+    assert "bad setting TIDINGS_HTTP_WORKERS" in r.stderr and "Traceback" not in r.stderr

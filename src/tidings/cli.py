@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.role:
         os.environ["TIDINGS_ROLE"] = args.role
-    if args.workers:
+    if args.workers is not None:
         os.environ["TIDINGS_HTTP_WORKERS"] = str(args.workers)
     settings = _settings()
     role: Role = settings.role
