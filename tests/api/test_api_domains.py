@@ -309,3 +309,26 @@ async def test_a_domain_key_older_than_its_domain_is_refused(
     runtime.services._keys.clear()
     r = await keyed.post("/v3/v2.example.org/messages", data=send)
     assert r.status_code == 403, r.text
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_list_sorted_by_name(
+    client: httpx.AsyncClient, account: Account, version: str
+) -> None:
+    for name in ("b.example.org", "c.example.org", "a.example.org"):
+        assert (await client.post("/v4/domains", data={"name": name})).status_code == 200
+    everyone = sorted(["a.example.org", "b.example.org", "c.example.org", account.domain])
+
+    async def names(**params: str) -> list[str]:
+        r = await client.get(f"/{version}/domains", params=params)
+        assert r.status_code == 200, r.text
+        assert r.json()["total_count"] == 4
+        return [d["name"] for d in r.json()["items"]]
+
+    assert await names(sort="name") == everyone
+    assert await names(sort="name:asc", limit="2", skip="1") == everyone[1:3]
+    assert await names(sort="name:desc") == everyone[::-1]
+    assert await names() == ["a.example.org", "c.example.org", "b.example.org", account.domain]
+    bad = await client.get(f"/{version}/domains", params={"sort": "created"})
+    assert bad.status_code == 400
+    assert bad.json() == {"message": "'sort' must be one of name, name:asc, name:desc"}

@@ -97,6 +97,9 @@ async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONRespo
     if skip is None:
         raise BadRequest("'skip' must be a non-negative integer")
     state = _state(p.get("state", ""))
+    sort = p.get("sort", "")
+    if sort not in _SORTS:
+        raise BadRequest("'sort' must be one of name, name:asc, name:desc")
     async with svc.engine.connect() as conn:
         total, items = await repo.list_page(
             conn,
@@ -104,10 +107,16 @@ async def list_domains(request: Request, svc: Svc, key: AccountKey) -> JSONRespo
             skip=skip,
             state=state,
             search=p.get("search") or None,
+            by_name=_SORTS[sort],
         )
     return JSONResponse(
         {"total_count": total, "items": [service.describe(d, svc.settings) for d in items]}
     )
+
+
+#: ``sort`` values (contract §12.1) and their order: by name ascending, descending, or newest
+#: first when no sort is asked for.
+_SORTS: dict[str, bool | None] = {"": None, "name": True, "name:asc": True, "name:desc": False}
 
 
 @router.post("/v4/domains")

@@ -92,8 +92,10 @@ async def list_page(
     skip: int,
     state: DomainState | None,
     search: str | None,
+    by_name: bool | None = None,
 ) -> tuple[int, list[Domain]]:
-    """One page of domains, newest first, and how many match in all (Mailgun's ``total_count``).
+    """One page of domains, newest first (``by_name``: by name, ``False`` descending), and how
+    many match in all (Mailgun's ``total_count``).
 
     The page is cut by the database (``LIMIT``/``OFFSET``, as the API's ``limit``/``skip``
     ask); ``id`` breaks ties between domains created in the same microsecond.
@@ -108,13 +110,11 @@ async def list_page(
     )
     if skip >= total:  # past the end: no second query (and no huge OFFSET for the database)
         return total, []
-    q = (
-        select(domains)
-        .where(*where)
-        .order_by(domains.c.created_us.desc(), domains.c.id.desc())
-        .limit(limit)
-        .offset(skip)
-    )
+    if by_name is None:
+        order = [domains.c.created_us.desc(), domains.c.id.desc()]
+    else:
+        order = [domains.c.name.asc() if by_name else domains.c.name.desc()]
+    q = select(domains).where(*where).order_by(*order).limit(limit).offset(skip)
     rows = (await conn.execute(q)).mappings()
     return total, [Domain.from_row(r) for r in rows]
 
