@@ -246,19 +246,3 @@ async def test_deleting_the_domain_deletes_its_credentials(
     assert not await credentials.verify(runtime.engine, "pat@example.test", "pat-pass")
     async with runtime.engine.connect() as conn:
         assert (await conn.execute(select(smtp_credentials))).first() is None
-
-
-async def test_a_trailing_slash_is_a_404_not_a_redirect(
-    client: httpx.AsyncClient, account: Account
-) -> None:
-    """DELETE .../credentials/ (an empty login) once answered 307 to .../credentials, and a
-    client following it deleted every credential of the domain."""
-    base = f"/v3/domains/{account.domain}/credentials"
-    made = await client.post(base, data={"login": "keep", "password": "secret123"})
-    assert made.status_code == 200, made.text
-    for method, path in (("DELETE", base + "/"), ("GET", base + "/"), ("GET", "/v4/domains/")):
-        r = await client.request(method, path)
-        assert r.status_code == 404, (method, path, r.status_code)
-        assert r.json() == {"message": "Not Found"}
-    listed = (await client.get(base)).json()
-    assert [c["login"] for c in listed["items"]] == [f"keep@{account.domain}"]

@@ -38,6 +38,10 @@ async def _tidings_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path.startswith("/v1/analytics/"):
+        # Mailgun's analytics APIs answer an unknown path with ``error``, not ``message``
+        # (mailgun-python's tests look for it): contract §1.1.
+        return JSONResponse({"error": f"{request.url.path} not found"}, status_code=404)
     text = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, str(exc.detail))
     return JSONResponse({"message": text}, status_code=exc.status_code, headers=exc.headers)
 

@@ -1,0 +1,31 @@
+"""Paths no route serves: Mailgun-style 404 bodies, never a redirect."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import Account
+
+
+async def test_a_trailing_slash_is_a_404_not_a_redirect(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    """DELETE .../credentials/ (an empty login) once answered 307 to .../credentials, and a
+    client following it deleted every credential of the domain."""
+    base = f"/v3/domains/{account.domain}/credentials"
+    made = await client.post(base, data={"login": "keep", "password": "secret123"})
+    assert made.status_code == 200, made.text
+    for method, path in (("DELETE", base + "/"), ("GET", base + "/"), ("GET", "/v4/domains/")):
+        r = await client.request(method, path)
+        assert r.status_code == 404, (method, path, r.status_code)
+        assert r.json() == {"message": "Not Found"}
+    listed = (await client.get(base)).json()
+    assert [c["login"] for c in listed["items"]] == [f"keep@{account.domain}"]
+
+
+async def test_unknown_analytics_path_answers_with_error_key(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/analytics/nothing-here", json={})
+    assert r.status_code == 404
+    assert r.json() == {"error": "/v1/analytics/nothing-here not found"}
+    other = await client.get("/v3/nothing-here/at/all")
+    assert other.status_code == 404 and other.json() == {"message": "Not Found"}
