@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from tests.conftest import Account
+from tidings.runtime import Runtime
 
 
 async def test_a_trailing_slash_is_a_404_not_a_redirect(
@@ -29,3 +33,20 @@ async def test_unknown_analytics_path_answers_with_error_key(client: httpx.Async
     assert r.json() == {"error": "/v1/analytics/nothing-here not found"}
     other = await client.get("/v3/nothing-here/at/all")
     assert other.status_code == 404 and other.json() == {"message": "Not Found"}
+
+
+async def test_a_500_is_answered_and_logged_once(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    runtime.fastapi.add_api_route("/v3/broken-for-test", broken)
+    transport = httpx.ASGITransport(app=runtime.app)  # re-raised app errors would raise here
+    with caplog.at_level(logging.INFO):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/v3/broken-for-test")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal Server Error"}
+    logged = [rec for rec in caplog.records if rec.exc_info]
+    assert len(logged) == 1 and "500 GET /v3/broken-for-test" in logged[0].getMessage()

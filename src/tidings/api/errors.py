@@ -64,8 +64,14 @@ async def _client_disconnect(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)  # never reaches the client; it has gone
 
 
+#: Set on an exception whose 500 has been logged and answered: Starlette raises it again after
+#: the answer, and ``SendPath`` then drops it instead of letting uvicorn log it a second time.
+ANSWERED = "_tidings_answered"
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("500 %s %s", request.method, request.url.path)
+    setattr(exc, ANSWERED, True)
     return JSONResponse({"message": "Internal Server Error"}, status_code=500)
 
 

@@ -103,6 +103,9 @@ class SendPath:
                     await self._send(scope, receive, send_, match)
                     return
             await self.app(scope, receive, send_)
+        except Exception as exc:
+            if not getattr(exc, errors.ANSWERED, False):
+                raise
         finally:
             load.in_flight -= 1
 
