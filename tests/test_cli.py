@@ -53,8 +53,12 @@ def test_migrate_domain_add_and_key_create(tmp_path: Path) -> None:
     added = run(tmp_path, "domain", "add", "mail.example.org")
     assert added.returncode == 0, added.stderr
     assert "mail.example.org" in added.stdout and "_domainkey" in added.stdout
-    again = run(tmp_path, "domain", "add", "mail.example.org")
+    assert "MX and CNAME records must name a host" in added.stdout  # served on 127.0.0.1
+    again = run(
+        tmp_path, "domain", "add", "mail.example.org", TIDINGS_MAIL_HOSTNAME="mx.example.org"
+    )
     assert "already exists" in again.stdout
+    assert "mx.example.org" in again.stdout and "must name a host" not in again.stdout
     bad = run(tmp_path, "domain", "add", "not a domain")
     assert bad.returncode != 0 and "not a valid domain" in bad.stderr
     created = run(tmp_path, "key", "create")

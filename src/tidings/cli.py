@@ -142,6 +142,22 @@ def _print_records(settings: Settings, domain: Any) -> None:
     for rec in sending + receiving:
         prio = f" {rec.priority}" if rec.priority else ""
         print(f"  {rec.name}\t{rec.record_type}{prio}\t{rec.value}")
+    if _is_address(settings.hostname):
+        print(
+            f"note: this server is known by an address ({settings.hostname}); MX and CNAME "
+            "records must name a host, so set TIDINGS_MAIL_HOSTNAME (or TIDINGS_PUBLIC_URL) "
+            "to its DNS name before publishing them"
+        )
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def cmd_domain_add(args: argparse.Namespace) -> int:
