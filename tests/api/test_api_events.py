@@ -12,6 +12,7 @@ from tests.conftest import BASE_URL, Account
 from tests.support.polling import events_for
 from tidings.core import clock
 from tidings.events import render
+from tidings.events.filters import FILTER_FIELDS
 from tidings.runtime import Runtime
 
 
@@ -213,12 +214,70 @@ def _token(**over: object) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _raw_token(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+INT64 = 2**63
 CRAFTED = [
     _token(f=[["no-such-field", "x"]]),
     _token(f=[["event", "(unbalanced"]]),
+    _token(f=[["event", "a\x00b"]]),
+    _token(f=[["event", 5]]),
+    _token(f=[["event"]]),
+    _token(f=[["event", "x", "y"]]),
+    _token(f=[[None, "x"]]),
+    _token(f={"event": "x"}),
+    _token(f=None),
     _token(l=0),
     _token(l=1000),
+    _token(l="7"),
+    _token(l=2.9),
+    _token(l=True),
+    _token(l=None),
+    _token(a="yes"),
+    _token(a=1),
+    _token(a=None),
+    _token(b=0),
+    _token(b="no"),
+    _token(s=INT64),
+    _token(s=-INT64 - 1),
+    _token(e=INT64),
+    _token(s=1e300),
+    _token(s=1.0),
+    _token(e="1"),
+    _token(e=True),
     _token(c=["not-a-number", "id"]),
+    _token(c=[INT64, "x"]),
+    _token(c=[-INT64 - 1, "x"]),
+    _token(c=[10**30, "x"]),
+    _token(c=[1e300, "x"]),
+    _token(c=[1.5, "x"]),
+    _token(c=[True, "x"]),
+    _token(c=[None, "x"]),
+    _token(c=[1, "a\x00b"]),
+    _token(c=[1, ""]),
+    _token(c=[1, "x" * 25]),
+    _token(c=[1, "a/b"]),
+    _token(c=[1, "é"]),
+    _token(c=[1, 5]),
+    _token(c=[1, None]),
+    _token(c=[1]),
+    _token(c=[1, "x", "y"]),
+    _token(c={"ts": 1, "id": "x"}),
+    _token(c="x"),
+    _token(c=0),
+    _token(z=1),  # a key this server never writes
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":null}'),  # "b" missing
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1e999,"x"],"b":false}'),
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1,"\\ud800"],"b":false}'),
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[NaN,"x"],"b":false}'),
+    _raw_token("[1, 2]"),
+    _raw_token('"x"'),
+    _raw_token("5"),
+    _raw_token("null"),
 ]
 
 
@@ -228,6 +287,82 @@ async def test_bad_page_tokens(client: httpx.AsyncClient, account: Account, toke
     assert r.status_code == 400, r.text
     message = r.json()["message"]
     assert "page token" in message or "filter expression" in message
+
+
+EXTREME = [
+    _token(s=INT64 - 1, e=-INT64),
+    _token(s=-INT64, e=INT64 - 1),
+    _token(a=False, s=INT64 - 1, e=-INT64),
+    _token(c=[INT64 - 1, "zzzzzzzzzzzzzzzzzzzzzzzz"]),
+    _token(c=[-INT64, "-"], b=True),
+    _token(a=False, c=[-INT64, "A"]),
+    _token(a=False, c=[INT64 - 1, "_"], b=True),
+]
+
+
+@pytest.mark.parametrize("token", EXTREME)
+async def test_extreme_page_tokens_are_safe_pages(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime, token: str
+) -> None:
+    """A well-formed token with values at the edges of BIGINT reads a page, never a 500."""
+    await _seed(runtime, account.domain, 3, clock.now() - 100)
+    r = await client.get(f"/v3/{account.domain}/events/{token}")
+    assert r.status_code == 200, r.text
+    for link in r.json()["paging"].values():
+        assert (await client.get(link)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        *({field: "a\x00b"} for field in FILTER_FIELDS),
+        {"begin": "1\x00"},
+        {"end": "\x00"},
+        {"ascending": "yes\x00"},
+        {"limit": "1\x00"},
+        {"pretty": "\x00"},
+    ],
+)
+async def test_nul_in_query_parameters(
+    client: httpx.AsyncClient, account: Account, params: dict[str, str]
+) -> None:
+    r = await client.get(f"/v3/{account.domain}/events", params=params)
+    assert r.status_code == 400, r.text
+    assert "must not contain NUL characters" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"begin": "0", "ascending": "yes"}, 200),
+        ({"begin": "253402300799", "ascending": "no"}, 200),
+        ({"begin": "253402300799.0", "end": "0"}, 200),
+        ({"begin": "253402300799.5", "end": "0"}, 400),
+        ({"begin": "253402300800", "ascending": "yes"}, 400),
+        ({"begin": "Mon, 01 Jan 0001 00:00:00 +0000", "ascending": "yes"}, 200),
+        ({"end": "Fri, 31 Dec 9999 23:59:59 -1200"}, 400),
+        ({"end": "9" * 5000}, 400),
+        ({"limit": "9" * 5000}, 400),
+        ({"limit": "-1"}, 400),
+        ({"limit": "1"}, 200),
+        ({"limit": "300"}, 200),
+        ({"size": "9" * 30}, 200),
+        ({"size": ">" + "9" * 31}, 400),
+        ({"message-id": "x" * 5000}, 200),
+        ({"recipient": "é" * 400}, 200),
+        ({"tags": "t" * 5000}, 200),
+    ],
+)
+async def test_query_extremes(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    params: dict[str, str],
+    status: int,
+) -> None:
+    await _seed(runtime, account.domain, 2, clock.now() - 100)
+    r = await client.get(f"/v3/{account.domain}/events", params=params)
+    assert r.status_code == status, r.text
 
 
 async def test_events_need_a_known_domain_and_key(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -28,7 +29,6 @@ class Page:
     filters: tuple[tuple[str, str], ...] = ()
     cursor: tuple[int, str] | None = None
     backward: bool = False
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def encode(self) -> str:
         body = {
@@ -44,35 +44,17 @@ class Page:
 
     @classmethod
     def decode(cls, token: str) -> Page:
+        """The page ``token`` stands for; anything this server would not have made is a 400."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             body = orjson.loads(raw)
-            cursor = body["c"]
-            page = cls(
-                ascending=bool(body["a"]),
-                start=_opt_int(body["s"]),
-                stop=_opt_int(body["e"]),
-                limit=int(body["l"]),
-                filters=tuple((str(k), str(v)) for k, v in body["f"]),
-                cursor=(int(cursor[0]), str(cursor[1])) if cursor else None,
-                backward=bool(body["b"]),
-            )
-        except (
-            ValueError,
-            KeyError,
-            TypeError,
-            IndexError,
-            binascii.Error,
-            orjson.JSONDecodeError,
-        ):
+        except (ValueError, binascii.Error, orjson.JSONDecodeError):
             raise BadRequest(f"Invalid page token: {token[:64]!r}") from None
-        if not 1 <= page.limit <= 300:
-            raise BadRequest("Invalid page token: bad limit")
+        try:
+            page = _page(body)
+        except _Invalid as exc:
+            raise BadRequest(f"Invalid page token: {exc}") from None
         for name, expression in page.filters:
-            if "\x00" in expression:
-                raise BadRequest("Invalid page token: NUL in a filter")
-            if name not in FILTER_FIELDS:
-                raise BadRequest(f"Invalid page token: unknown filter {name[:32]!r}")
             condition(name, expression)  # a bad expression is a 400 here too
         return page
 
@@ -97,9 +79,70 @@ class Page:
         return replace(self, cursor=None, backward=True)
 
 
-def _opt_int(v: object) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError("not an int")
-    return v
+class _Invalid(ValueError):
+    """A token field that is not what ``encode`` writes (its message says which)."""
+
+
+_KEYS = frozenset({"a", "s", "e", "l", "f", "c", "b"})
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
+"""A cursor names an event by its id: base64url, at most the 24 characters of ``events.id``."""
+
+
+def _page(body: object) -> Page:
+    if not isinstance(body, dict) or set(body) != _KEYS:
+        raise _Invalid("not a page token")
+    limit = _int(body["l"], "limit")
+    if not 1 <= limit <= 300:
+        raise _Invalid("bad limit")
+    return Page(
+        ascending=_bool(body["a"], "direction"),
+        start=None if body["s"] is None else _int(body["s"], "range"),
+        stop=None if body["e"] is None else _int(body["e"], "range"),
+        limit=limit,
+        filters=_filters(body["f"]),
+        cursor=None if body["c"] is None else _cursor(body["c"]),
+        backward=_bool(body["b"], "direction"),
+    )
+
+
+def _bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"bad {what}")
+    return value
+
+
+def _int(value: object, what: str) -> int:
+    """A JSON integer that fits a BIGINT (floats, booleans and larger numbers are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"bad {what}")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise _Invalid(f"{what} out of range")
+    return value
+
+
+def _cursor(value: object) -> tuple[int, str]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise _Invalid("bad cursor")
+    ts_us, event_id = value
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise _Invalid("bad cursor")
+    return _int(ts_us, "cursor"), event_id
+
+
+def _filters(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        raise _Invalid("bad filters")
+    out: list[tuple[str, str]] = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 2:
+            raise _Invalid("bad filters")
+        name, expression = item
+        if not isinstance(name, str) or not isinstance(expression, str):
+            raise _Invalid("bad filters")
+        if name not in FILTER_FIELDS:
+            raise _Invalid(f"unknown filter {name[:32]!r}")
+        if "\x00" in expression:
+            raise _Invalid("NUL in a filter")
+        out.append((name, expression))
+    return tuple(out)
