@@ -146,6 +146,145 @@ async def test_previous_and_last(
     assert [e["id"] for e in first["items"]] == ids[0:3]
 
 
+async def _seed_tagged(rt: Runtime, domain: str, start: float) -> list[str]:
+    """16 events, two to a timestamp (so the id breaks ties); even ones tagged ``t2``.
+    Returns the ids of the ``t2`` events, oldest first."""
+    from tidings.store.repos import domains as repo
+
+    async with rt.engine.connect() as conn:
+        d = await repo.get_by_name(conn, name=domain)
+    assert d is not None
+    payloads = [
+        _payload(i, "accepted", start + i // 2, tags=["t2" if i % 2 == 0 else "other"])
+        for i in range(16)
+    ]
+    await rt.recorder.record(d.id, payloads)
+    return [p["id"] for p in payloads if p["tags"] == ["t2"]]
+
+
+async def _page(client: httpx.AsyncClient, url: str, **params: str) -> tuple[list[str], Any]:
+    r = await client.get(url, params=params or None)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return [e["id"] for e in body["items"]], body["paging"]
+
+
+WALK_RANGES = [
+    pytest.param({"ascending": "yes"}, True, id="open-ascending"),
+    pytest.param({"ascending": "no"}, False, id="open-descending"),
+    pytest.param({"begin": "-99", "end": "+99"}, True, id="closed-ascending"),
+    pytest.param({"begin": "+99", "end": "-99"}, False, id="closed-descending"),
+]
+
+
+def _range_params(template: dict[str, str], start: float) -> dict[str, str]:
+    out = dict(template)
+    for key in ("begin", "end"):
+        if key in out:
+            out[key] = str(start + float(out[key]))
+    return out
+
+
+@pytest.mark.parametrize(("template", "ascending"), WALK_RANGES)
+async def test_walk_through_empty_pages_at_both_ends(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    template: dict[str, str],
+    ascending: bool,
+) -> None:
+    """next and previous, also from the empty pages before the first and after the last
+    event, show every event exactly once, in order."""
+    start = clock.now() - 100
+    tagged = await _seed_tagged(runtime, account.domain, start)
+    url = f"/v3/{account.domain}/events"
+    params = {**_range_params(template, start), "limit": "3", "tags": "t2"}
+    everything, _ = await _page(client, url, **{**params, "limit": "300"})
+    assert sorted(everything) == sorted(tagged)  # the server's order (ties broken by id)
+    d = everything
+    assert len(d) == 8
+
+    p1, paging1 = await _page(client, url, **params)
+    assert p1 == d[0:3]
+    # before the first event: an empty page, whose previous is itself, whose next is p1
+    before, paging = await _page(client, paging1["previous"])
+    assert before == []
+    assert paging["previous"] == paging1["previous"]
+    again, paging = await _page(client, paging["next"])
+    assert again == d[0:3]
+    # forward to the empty page after the last event
+    p2, paging = await _page(client, paging["next"])
+    assert p2 == d[3:6]
+    p3, paging = await _page(client, paging["next"])
+    assert p3 == d[6:8]
+    trailing = paging["next"]
+    after, paging = await _page(client, trailing)
+    assert after == []
+    assert paging["next"] == trailing  # re-polling the same URL
+    # and back again, from the empty page after the last event to the one before the first
+    back: list[str] = []
+    link = paging["previous"]
+    pages: list[list[str]] = []
+    for _ in range(10):
+        items, paging = await _page(client, link)
+        if not items:
+            break
+        pages.append(items)
+        back = items + back
+        link = paging["previous"]
+    assert pages == [d[5:8], d[2:5], d[0:2]]
+    assert back == d
+    items, paging = await _page(client, paging["next"])
+    assert items == d[0:3]
+    # last, then the empty page after it, then back
+    last, paging = await _page(client, paging1["last"])
+    assert last == d[5:8]
+    items, paging = await _page(client, paging["next"])
+    assert items == []
+    items, paging = await _page(client, paging["previous"])
+    assert items == d[5:8]
+
+
+@pytest.mark.parametrize(("template", "ascending"), WALK_RANGES)
+async def test_random_walk_matches_a_cursor_model(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    template: dict[str, str],
+    ascending: bool,
+) -> None:
+    """Any sequence of next/previous/first/last moves shows exactly the slices a cursor
+    between events predicts: next reads on from the end of the page shown, previous back
+    from its start, and an empty page stays where it read."""
+    import random
+
+    start = clock.now() - 100
+    await _seed_tagged(runtime, account.domain, start)
+    url = f"/v3/{account.domain}/events"
+    params = {**_range_params(template, start), "limit": "3", "tags": "t2"}
+    d, _ = await _page(client, url, **{**params, "limit": "300"})
+    n, limit = len(d), 3
+    items, paging = await _page(client, url, **params)
+    lo, hi = 0, min(n, limit)
+    assert items == d[lo:hi]
+    rng = random.Random(1795561869)
+    for _ in range(60):
+        move = rng.choice(["next", "next", "previous", "previous", "first", "last"])
+        items, paging = await _page(client, paging[move])
+        if move == "next":
+            lo, hi = hi, min(n, hi + limit)
+        elif move == "previous":
+            lo, hi = max(0, lo - limit), lo
+        elif move == "first":
+            lo, hi = 0, min(n, limit)
+        else:
+            lo, hi = max(0, n - limit), n
+        assert items == d[lo:hi], (move, lo, hi)
+    # the direction asked for is the order shown
+    stamps = [e["timestamp"] for e in (await client.get(url, params=params)).json()["items"]]
+    assert stamps == sorted(stamps, reverse=not ascending)
+
+
 async def test_token_wins_over_repeated_query(
     client: httpx.AsyncClient, account: Account, runtime: Runtime
 ) -> None:
@@ -270,6 +409,9 @@ CRAFTED = [
     _token(c="x"),
     _token(c=0),
     _token(z=1),  # a key this server never writes
+    _token(c=[1, "x"], i="yes"),
+    _token(c=[1, "x"], i=1),
+    _token(c=[1, "x"], i=None),
     _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":null}'),  # "b" missing
     _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1e999,"x"],"b":false}'),
     _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1,"\\ud800"],"b":false}'),
@@ -297,6 +439,8 @@ EXTREME = [
     _token(c=[-INT64, "-"], b=True),
     _token(a=False, c=[-INT64, "A"]),
     _token(a=False, c=[INT64 - 1, "_"], b=True),
+    _token(c=[INT64 - 1, "x"], i=True),
+    _token(a=False, c=[-INT64, "x"], b=True, i=True),
 ]
 
 

@@ -1,10 +1,17 @@
 """Events API paging tokens: opaque, URL-safe, stable cursors.
 
 A token holds the page's display order, its range (start inclusive, stop exclusive, in epoch
-microseconds; ``None`` for open ends), a cursor (the (timestamp, id) of the item a page
-starts after), whether it reads backwards from the cursor (``previous``/``last``), the limit
-and the filters. Identical requests give identical tokens, and a ``next`` past the newest
-event of an open ascending range keeps returning whatever arrives later.
+microseconds; ``None`` for open ends), a cursor (the (timestamp, id) of an event), whether it
+reads backwards from the cursor (``previous``/``last``), whether the cursor's own event is part
+of the read (``inclusive``), the limit and the filters.
+
+A cursor marks a place between two events. ``next`` of a page reads on from just after its
+last event and ``previous`` back from just before its first, so neither includes the cursor's
+event. An empty page has no events to step past: its ``next`` and ``previous`` read on and
+back from the place it read from, the one that reads the other way taking the cursor's event
+in (``inclusive``). So following ``next`` and ``previous`` in any order never skips or repeats
+an event; identical requests give identical tokens; and ``next`` of an empty page at the end
+of an open ascending range is the same token, which returns whatever arrived since.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ class Page:
     filters: tuple[tuple[str, str], ...] = ()
     cursor: tuple[int, str] | None = None
     backward: bool = False
+    inclusive: bool = False
 
     def encode(self) -> str:
-        body = {
+        body: dict[str, object] = {
             "a": self.ascending,
             "s": self.start,
             "e": self.stop,
@@ -40,6 +48,8 @@ class Page:
             "c": list(self.cursor) if self.cursor else None,
             "b": self.backward,
         }
+        if self.inclusive:  # written only when set: tokens made before it existed stay valid
+            body["i"] = True
         return base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=").decode("ascii")
 
     @classmethod
@@ -59,24 +69,32 @@ class Page:
         return page
 
     def following(self, last: tuple[int, str] | None) -> Page:
-        """The ``next`` page: forward from the last item shown (or from here when empty)."""
-        if last is None:
-            if self.backward:
-                return replace(self, backward=False)
-            return self
-        return replace(self, cursor=last, backward=False)
+        """The ``next`` page: on from just after ``last``, the last event shown (``None`` when
+        the page was empty: on from where this page read, so a trailing page re-polls)."""
+        if last is not None:
+            return replace(self, cursor=last, backward=False, inclusive=False)
+        return self._turned() if self.backward else self
 
     def preceding(self, first: tuple[int, str] | None) -> Page:
-        """The ``previous`` page: backward from the first item shown."""
-        if first is None:
-            return replace(self, backward=True)
-        return replace(self, cursor=first, backward=True)
+        """The ``previous`` page: back from just before ``first``, the first event shown
+        (``None`` when the page was empty: back from where this page read)."""
+        if first is not None:
+            return replace(self, cursor=first, backward=True, inclusive=False)
+        return self if self.backward else self._turned()
+
+    def _turned(self) -> Page:
+        """The other direction from the same place. Reading on from just after the cursor's
+        event excludes it, so reading back from there includes it, and the other way round.
+        Without a cursor a page is empty only when its whole range is: first and last swap."""
+        if self.cursor is None:
+            return replace(self, backward=not self.backward)
+        return replace(self, backward=not self.backward, inclusive=not self.inclusive)
 
     def first(self) -> Page:
-        return replace(self, cursor=None, backward=False)
+        return replace(self, cursor=None, backward=False, inclusive=False)
 
     def last(self) -> Page:
-        return replace(self, cursor=None, backward=True)
+        return replace(self, cursor=None, backward=True, inclusive=False)
 
 
 class _Invalid(ValueError):
@@ -84,13 +102,14 @@ class _Invalid(ValueError):
 
 
 _KEYS = frozenset({"a", "s", "e", "l", "f", "c", "b"})
+_OPTIONAL_KEYS = frozenset({"i"})
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 """A cursor names an event by its id: base64url, at most the 24 characters of ``events.id``."""
 
 
 def _page(body: object) -> Page:
-    if not isinstance(body, dict) or set(body) != _KEYS:
+    if not isinstance(body, dict) or not _KEYS <= set(body) <= _KEYS | _OPTIONAL_KEYS:
         raise _Invalid("not a page token")
     limit = _int(body["l"], "limit")
     if not 1 <= limit <= 300:
@@ -103,6 +122,7 @@ def _page(body: object) -> Page:
         filters=_filters(body["f"]),
         cursor=None if body["c"] is None else _cursor(body["c"]),
         backward=_bool(body["b"], "direction"),
+        inclusive=_bool(body.get("i", False), "cursor"),
     )
 
 

@@ -104,7 +104,10 @@ async def read_page(conn: AsyncConnection, *, domain_id: int, page: Page) -> Res
     if page.cursor is not None:
         pos = tuple_(c.ts_us, c.id)
         cur = tuple_(*page.cursor)
-        conds.append(pos > cur if scan_asc else pos < cur)
+        if scan_asc:
+            conds.append(pos >= cur if page.inclusive else pos > cur)
+        else:
+            conds.append(pos <= cur if page.inclusive else pos < cur)
     for name, expr in page.filters:
         conds.append(condition(name, expr))
     order = (c.ts_us.asc(), c.id.asc()) if scan_asc else (c.ts_us.desc(), c.id.desc())
