@@ -94,6 +94,29 @@ async def test_paging_ascending_and_descending(
     assert [e["id"] for e in r.json()["items"]] == ids[20:]
 
 
+async def test_begin_without_end_needs_ascending(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 1000
+    ids = [p["id"] for p in await _seed(runtime, account.domain, 6, start)]
+    url = f"/v3/{account.domain}/events"
+    r = await client.get(url, params={"begin": str(start + 2)})
+    assert r.status_code == 400
+    assert r.json() == {
+        "message": "'ascending' parameter is required when 'begin' is given without 'end':"
+        " 'yes' reads forward from 'begin', 'no' back from it"
+    }
+    r = await client.get(url, params={"begin": str(start + 2), "ascending": "no"})
+    assert [e["id"] for e in r.json()["items"]] == ids[0:3][::-1]
+    r = await client.get(url, params={"begin": str(start + 2), "ascending": "yes"})
+    assert [e["id"] for e in r.json()["items"]] == ids[2:]
+    # without begin nothing is required: newest first, down to end when given
+    r = await client.get(url)
+    assert [e["id"] for e in r.json()["items"]] == ids[::-1]
+    r = await client.get(url, params={"end": str(start + 3)})
+    assert [e["id"] for e in r.json()["items"]] == ids[4:][::-1]
+
+
 async def test_identical_requests_get_identical_paging(
     client: httpx.AsyncClient, account: Account, runtime: Runtime
 ) -> None:
@@ -327,6 +350,8 @@ BAD_QUERIES = [
     ({"end": "yesterday"}, "end"),
     ({"ascending": "maybe"}, "ascending"),
     ({"begin": "1000", "end": "2000", "ascending": "no"}, "ascending"),
+    ({"begin": "1000"}, "'ascending' parameter is required when 'begin' is given without 'end'"),
+    ({"begin": "1000", "ascending": ""}, "'ascending' parameter is required"),
     ({"event": "(accepted"}, "parenthesis"),
     ({"event": "accepted OR"}, "OR"),
     ({"size": ">abc"}, "size"),

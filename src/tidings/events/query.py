@@ -1,8 +1,9 @@
 """Events API semantics: the range and direction a request means, and reading one page.
 
 Ranges (contract §3.4): ``begin`` is where a page walk starts (inclusive) and ``end`` where it
-stops (exclusive), in either direction. Without ``end`` an ascending walk is open: its last
-``next`` keeps returning events that arrive later. Pages are read with an index range scan on
+stops (exclusive), in either direction. ``begin`` without ``end`` needs ``ascending``
+(contract §3.2). Without ``end`` an ascending walk is open: its last ``next`` keeps returning
+events that arrive later. Pages are read with an index range scan on
 (domain, time, id) from a cursor, never with an offset.
 """
 
@@ -69,6 +70,11 @@ def page_from_query(params: Sequence[tuple[str, str]]) -> Page:
                 + " 'begin' the order is "
                 + ("ascending" if ascending else "descending")
             )
+    elif begin is not None and asc_param is None:
+        raise BadRequest(
+            "'ascending' parameter is required when 'begin' is given without 'end':"
+            " 'yes' reads forward from 'begin', 'no' back from it"
+        )
     else:
         ascending = bool(asc_param)
     return Page(
