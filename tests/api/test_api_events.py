@@ -544,6 +544,29 @@ async def test_events_need_a_known_domain_and_key(
     assert r.status_code == 401
 
 
+async def test_served_timestamps_are_whole_microseconds(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    """A sent message's events show at most six decimals, and ``begin`` set to one of them
+    finds that event first (the timestamp is the paging key, not a finer value)."""
+    import re
+
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={"from": "s@example.test", "to": "ts@example.org", "subject": "x", "text": "y"},
+    )
+    assert r.status_code == 200, r.text
+    await events_for(client, account.domain, want=2, recipient="ts@example.org")
+    r = await client.get(f"/v3/{account.domain}/events", params={"recipient": "ts@example.org"})
+    shown = re.findall(r'"timestamp":([0-9.]+)', r.text)
+    assert len(shown) == 2
+    for text in shown:
+        assert len(text.partition(".")[2]) <= 6, text
+        params = {"begin": text, "ascending": "yes", "recipient": "ts@example.org", "limit": "1"}
+        first = (await client.get(f"/v3/{account.domain}/events", params=params)).json()
+        assert repr(first["items"][0]["timestamp"]) == text
+
+
 async def test_concurrent_sends_all_recorded(client: httpx.AsyncClient, account: Account) -> None:
     async def send(i: int) -> str:
         r = await client.post(
