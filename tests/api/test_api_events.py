@@ -340,6 +340,8 @@ async def test_filters(client: httpx.AsyncClient, account: Account, runtime: Run
     assert await q(tags="other") == []
     assert await q(subject='"Subject 5"') == [ids[5]]
     assert await q(size=">1003") == ids[4:]
+    assert await q(subject="<3 love") == []  # a word on a text field, not a comparison
+    assert await q(**{"from": ">"}) == ids  # "Sender <sender@example.test>"
     assert await q(event="accepted", recipient="user2@example.org") == [ids[2]]
 
 

@@ -8,7 +8,8 @@ to a SQLAlchemy Core condition over ``tables.events``. Each field has a matching
 * ``tags``: the lower-cased term is one of the row's tags;
 * contains (``from``, ``to``, ``subject``, ``attachment``, ``recipients``, ``list``): the
   lower-cased column contains the lower-cased term;
-* numeric (``size``): a bare whole number is equality; ``>N <N >=N <=N`` compare.
+* numeric (``size``): a bare whole number is equality; ``>N <N >=N <=N`` compare. Only
+  numeric fields have comparisons: elsewhere ``<3`` is a word like any other.
 
 Every leaf is NULL-safe: a NULL column makes it FALSE (never NULL), so a positive term skips
 rows without the value and ``NOT term`` keeps them.
@@ -72,7 +73,7 @@ def condition(field: str, expression: str) -> ColumnElement[bool]:
     spec = _FIELDS.get(field)
     if spec is None:
         raise ValueError(f"not an Events API filter field: {field!r}")
-    return _compile(field, spec, parse(field, expression))
+    return _compile(field, spec, parse(field, expression, comparisons=spec.kind == "numeric"))
 
 
 def _compile(field: str, spec: _Field, node: Node) -> ColumnElement[bool]:
@@ -98,9 +99,7 @@ def _predicate(
 ) -> ColumnElement[bool]:
     if kind == "numeric":
         return _numeric(field, column, node)
-    if isinstance(node, Compare):
-        problem = f"comparison '{node.op}{node.number}' is only allowed on numeric fields"
-        raise filter_error(field, problem)
+    assert isinstance(node, Term), "text fields are parsed without comparisons"
     if kind == "exact":
         return column == node.text.lower()
     if kind == "message-id":
