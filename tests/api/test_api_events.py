@@ -569,6 +569,30 @@ async def test_served_timestamps_are_whole_microseconds(
         assert repr(first["items"][0]["timestamp"]) == text
 
 
+async def test_tag_filter_is_cleaned_as_sent_tags_are(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    """o:tag=ÜberTag is kept as ``berTag``; the filter cleans its terms the same way."""
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={
+            "from": "s@example.test",
+            "to": "tag@example.org",
+            "subject": "x",
+            "text": "y",
+            "o:tag": "ÜberTag",
+        },
+    )
+    assert r.status_code == 200, r.text
+    items = await events_for(client, account.domain, want=1, tags="ÜberTag", event="accepted")
+    assert [e["tags"] for e in items] == [["berTag"]]
+    for term in ("bertag", "ÜBERTAG", "\tÜberTag\u00a0"):
+        found = await events_for(client, account.domain, want=1, tags=term, event="accepted")
+        assert [e["id"] for e in found] == [items[0]["id"]]
+    r = await client.get(f"/v3/{account.domain}/events", params={"tags": "Ü"})
+    assert r.status_code == 200 and r.json()["items"] == []
+
+
 async def test_concurrent_sends_all_recorded(client: httpx.AsyncClient, account: Account) -> None:
     async def send(i: int) -> str:
         r = await client.post(

@@ -279,7 +279,7 @@ ROWS = [
         "accepted",
         recipient="phoebe@example.com",
         message_id="m6@example.com",
-        tags=tags("axb", "100%"),
+        tags=tags("axb", "100%", "bertag"),  # sent as o:tag=ÜberTag
         subject='Say "HI" to 50% of USERS',
         size=20000,
         attachments="axb.txt",
@@ -332,6 +332,15 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("tags", "NOT (bulk-email OR a_b)", ids("e3", "e4", "e6")),
     ("tags", '"bulk-email\x1fnews_2024"', ids()),  # never spans two tags
     ("tags", 'NOT "bulk-email\x1fnews_2024"', ALL),
+    # cleaned as o:tag is: non-ASCII and control characters dropped, spaces trimmed
+    ("tags", "ÜberTag", ids("e6")),
+    ("tags", "berTag", ids("e6")),
+    ("tags", '"Über\tTag"', ids("e6")),
+    ("tags", '" bulk-email "', ids("e1", "e2")),
+    ("tags", "ÜberTag AND 100%", ids("e6")),
+    ("tags", "NOT ÜberTag", ids("e1", "e2", "e3", "e4", "e5")),
+    ("tags", "Ü", ids()),
+    ("tags", "NOT Ü", ALL),
     # contains, case-insensitive
     ("subject", "hello", ids("e1", "e2")),
     ("subject", "HELLO monica", ids("e2")),

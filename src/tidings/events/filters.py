@@ -5,7 +5,8 @@ to a SQLAlchemy Core condition over ``tables.events``. Each field has a matching
 
 * exact (``event``, ``severity``, ``recipient``): the lower-cased term equals the column;
 * ``message-id``: the term, without surrounding ``<>``, equals the column;
-* ``tags``: the lower-cased term is one of the row's tags;
+* ``tags``: the term, cleaned as ``o:tag`` is (``core.tags``) and lower-cased, is one of
+  the row's tags;
 * contains (``from``, ``to``, ``subject``, ``attachment``, ``recipients``, ``list``): the
   lower-cased column contains the lower-cased term;
 * numeric (``size``): a bare whole number is equality; ``>N <N >=N <=N`` compare. Only
@@ -25,6 +26,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, and_, false, func, not_, or_, true
 
+from tidings.core.tags import clean_tag
 from tidings.errors import BadRequest
 from tidings.events.expr import And, Compare, Node, Not, Or, Term, filter_error, parse, whole_number
 from tidings.store.tables import TAG_SEP, events
@@ -105,7 +107,7 @@ def _predicate(
     if kind == "message-id":
         return column == _message_id(field, node.text)
     if kind == "tags":
-        return _has_tag(column, node.text.lower())
+        return _has_tag(column, clean_tag(node.text).lower())
     pattern = f"%{escape_like(node.text.lower())}%"
     return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
 
@@ -120,7 +122,8 @@ def _message_id(field: str, text: str) -> str:
 
 
 def _has_tag(column: Column[Any], tag: str) -> ColumnElement[bool]:
-    if TAG_SEP in tag:  # stored tags never hold the separator
+    """``tag`` (cleaned as a sent tag is, lower-cased) is one of the row's tags."""
+    if not tag:  # nothing left after cleaning: no stored tag is empty
         return false()
     pattern = f"%{TAG_SEP}{escape_like(tag)}{TAG_SEP}%"
     return column.like(pattern, escape=LIKE_ESCAPE)
