@@ -593,6 +593,27 @@ async def test_tag_filter_is_cleaned_as_sent_tags_are(
     assert r.status_code == 200 and r.json()["items"] == []
 
 
+async def test_message_id_filter_ignores_case(client: httpx.AsyncClient, account: Account) -> None:
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={
+            "from": "s@example.test",
+            "to": "mid@example.org",
+            "subject": "x",
+            "text": "y",
+            "h:Message-Id": "<ABC.Def@Example.TEST>",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "<ABC.Def@Example.TEST>"
+    for term in ("ABC.Def@Example.TEST", "abc.def@example.test", "<ABC.DEF@EXAMPLE.TEST>"):
+        items = await events_for(
+            client, account.domain, want=1, event="accepted", **{"message-id": term}
+        )
+        assert [e["recipient"] for e in items] == ["mid@example.org"]
+        assert items[0]["message"]["headers"]["message-id"] == "ABC.Def@Example.TEST"
+
+
 async def test_concurrent_sends_all_recorded(client: httpx.AsyncClient, account: Account) -> None:
     async def send(i: int) -> str:
         r = await client.post(

@@ -314,6 +314,10 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("message-id", '"<m2@example.com>"', ids("e2")),
     ("message-id", "<m1@example.com> OR m3@example.org", ids("e1", "e3")),
     ("message-id", "m1", ids()),
+    # case-insensitive: the column is lower-cased when written (render.row), the term here
+    ("message-id", "M1@EXAMPLE.COM", ids("e1")),
+    ("message-id", "<M1@Example.Com>", ids("e1")),
+    ("message-id", "NOT M1@Example.com", ids("e2", "e3", "e4", "e5", "e6")),
     ("message-id", "NOT m1@example.com", ids("e2", "e3", "e4", "e5", "e6")),
     # tags: whole-tag match, LIKE wildcards literal
     ("tags", "bulk-email", ids("e1", "e2")),

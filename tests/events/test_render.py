@@ -61,3 +61,13 @@ def test_audit_example() -> None:
     )
     assert b'"timestamp":1795561869.673355,' in orjson.dumps(payload)
     assert render.row(1, payload)["ts_us"] == 1795561869673355
+
+
+def test_row_lower_cases_the_message_id_the_payload_keeps_it() -> None:
+    msg = _msg()
+    msg["headers"]["message-id"] = "ABC.Def@Example.TEST"
+    payload = render.accepted(ts=1.0, msg=msg, dlv={}, recipient="A@Example.org")
+    row = render.row(1, payload)
+    assert row["message_id"] == "abc.def@example.test"
+    assert row["recipient"] == "a@example.org"
+    assert payload["message"]["headers"]["message-id"] == "ABC.Def@Example.TEST"

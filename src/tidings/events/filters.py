@@ -4,7 +4,7 @@
 to a SQLAlchemy Core condition over ``tables.events``. Each field has a matching kind:
 
 * exact (``event``, ``severity``, ``recipient``): the lower-cased term equals the column;
-* ``message-id``: the term, without surrounding ``<>``, equals the column;
+* ``message-id``: the lower-cased term, without surrounding ``<>``, equals the column;
 * ``tags``: the term, cleaned as ``o:tag`` is (``core.tags``) and lower-cased, is one of
   the row's tags;
 * contains (``from``, ``to``, ``subject``, ``attachment``, ``recipients``, ``list``): the
@@ -105,7 +105,7 @@ def _predicate(
     if kind == "exact":
         return column == node.text.lower()
     if kind == "message-id":
-        return column == _message_id(field, node.text)
+        return column == _message_id(field, node.text).lower()
     if kind == "tags":
         return _has_tag(column, clean_tag(node.text).lower())
     pattern = f"%{escape_like(node.text.lower())}%"

@@ -152,7 +152,7 @@ def row(domain_id: int, payload: Json) -> dict[str, Any]:
         "id": payload["id"],
         "event": payload["event"],
         "recipient": _lower(payload.get("recipient")),
-        "message_id": headers.get("message-id"),
+        "message_id": _lower(headers.get("message-id")),
         "severity": payload.get("severity"),
         "tags": (TAG_SEP + TAG_SEP.join(tags) + TAG_SEP) if tags else "",
         "from_hdr": _lower(headers.get("from")),
