@@ -12,6 +12,7 @@ from tests.conftest import BASE_URL, Account
 from tests.support.polling import events_for
 from tidings.core import clock
 from tidings.events import render
+from tidings.events.filters import FILTER_FIELDS
 from tidings.runtime import Runtime
 
 
@@ -93,6 +94,29 @@ async def test_paging_ascending_and_descending(
     assert [e["id"] for e in r.json()["items"]] == ids[20:]
 
 
+async def test_begin_without_end_needs_ascending(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    start = clock.now() - 1000
+    ids = [p["id"] for p in await _seed(runtime, account.domain, 6, start)]
+    url = f"/v3/{account.domain}/events"
+    r = await client.get(url, params={"begin": str(start + 2)})
+    assert r.status_code == 400
+    assert r.json() == {
+        "message": "'ascending' parameter is required when 'begin' is given without 'end':"
+        " 'yes' reads forward from 'begin', 'no' back from it"
+    }
+    r = await client.get(url, params={"begin": str(start + 2), "ascending": "no"})
+    assert [e["id"] for e in r.json()["items"]] == ids[0:3][::-1]
+    r = await client.get(url, params={"begin": str(start + 2), "ascending": "yes"})
+    assert [e["id"] for e in r.json()["items"]] == ids[2:]
+    # without begin nothing is required: newest first, down to end when given
+    r = await client.get(url)
+    assert [e["id"] for e in r.json()["items"]] == ids[::-1]
+    r = await client.get(url, params={"end": str(start + 3)})
+    assert [e["id"] for e in r.json()["items"]] == ids[4:][::-1]
+
+
 async def test_identical_requests_get_identical_paging(
     client: httpx.AsyncClient, account: Account, runtime: Runtime
 ) -> None:
@@ -145,6 +169,145 @@ async def test_previous_and_last(
     assert [e["id"] for e in first["items"]] == ids[0:3]
 
 
+async def _seed_tagged(rt: Runtime, domain: str, start: float) -> list[str]:
+    """16 events, two to a timestamp (so the id breaks ties); even ones tagged ``t2``.
+    Returns the ids of the ``t2`` events, oldest first."""
+    from tidings.store.repos import domains as repo
+
+    async with rt.engine.connect() as conn:
+        d = await repo.get_by_name(conn, name=domain)
+    assert d is not None
+    payloads = [
+        _payload(i, "accepted", start + i // 2, tags=["t2" if i % 2 == 0 else "other"])
+        for i in range(16)
+    ]
+    await rt.recorder.record(d.id, payloads)
+    return [p["id"] for p in payloads if p["tags"] == ["t2"]]
+
+
+async def _page(client: httpx.AsyncClient, url: str, **params: str) -> tuple[list[str], Any]:
+    r = await client.get(url, params=params or None)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return [e["id"] for e in body["items"]], body["paging"]
+
+
+WALK_RANGES = [
+    pytest.param({"ascending": "yes"}, True, id="open-ascending"),
+    pytest.param({"ascending": "no"}, False, id="open-descending"),
+    pytest.param({"begin": "-99", "end": "+99"}, True, id="closed-ascending"),
+    pytest.param({"begin": "+99", "end": "-99"}, False, id="closed-descending"),
+]
+
+
+def _range_params(template: dict[str, str], start: float) -> dict[str, str]:
+    out = dict(template)
+    for key in ("begin", "end"):
+        if key in out:
+            out[key] = str(start + float(out[key]))
+    return out
+
+
+@pytest.mark.parametrize(("template", "ascending"), WALK_RANGES)
+async def test_walk_through_empty_pages_at_both_ends(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    template: dict[str, str],
+    ascending: bool,
+) -> None:
+    """next and previous, also from the empty pages before the first and after the last
+    event, show every event exactly once, in order."""
+    start = clock.now() - 100
+    tagged = await _seed_tagged(runtime, account.domain, start)
+    url = f"/v3/{account.domain}/events"
+    params = {**_range_params(template, start), "limit": "3", "tags": "t2"}
+    everything, _ = await _page(client, url, **{**params, "limit": "300"})
+    assert sorted(everything) == sorted(tagged)  # the server's order (ties broken by id)
+    d = everything
+    assert len(d) == 8
+
+    p1, paging1 = await _page(client, url, **params)
+    assert p1 == d[0:3]
+    # before the first event: an empty page, whose previous is itself, whose next is p1
+    before, paging = await _page(client, paging1["previous"])
+    assert before == []
+    assert paging["previous"] == paging1["previous"]
+    again, paging = await _page(client, paging["next"])
+    assert again == d[0:3]
+    # forward to the empty page after the last event
+    p2, paging = await _page(client, paging["next"])
+    assert p2 == d[3:6]
+    p3, paging = await _page(client, paging["next"])
+    assert p3 == d[6:8]
+    trailing = paging["next"]
+    after, paging = await _page(client, trailing)
+    assert after == []
+    assert paging["next"] == trailing  # re-polling the same URL
+    # and back again, from the empty page after the last event to the one before the first
+    back: list[str] = []
+    link = paging["previous"]
+    pages: list[list[str]] = []
+    for _ in range(10):
+        items, paging = await _page(client, link)
+        if not items:
+            break
+        pages.append(items)
+        back = items + back
+        link = paging["previous"]
+    assert pages == [d[5:8], d[2:5], d[0:2]]
+    assert back == d
+    items, paging = await _page(client, paging["next"])
+    assert items == d[0:3]
+    # last, then the empty page after it, then back
+    last, paging = await _page(client, paging1["last"])
+    assert last == d[5:8]
+    items, paging = await _page(client, paging["next"])
+    assert items == []
+    items, paging = await _page(client, paging["previous"])
+    assert items == d[5:8]
+
+
+@pytest.mark.parametrize(("template", "ascending"), WALK_RANGES)
+async def test_random_walk_matches_a_cursor_model(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    template: dict[str, str],
+    ascending: bool,
+) -> None:
+    """Any sequence of next/previous/first/last moves shows exactly the slices a cursor
+    between events predicts: next reads on from the end of the page shown, previous back
+    from its start, and an empty page stays where it read."""
+    import random
+
+    start = clock.now() - 100
+    await _seed_tagged(runtime, account.domain, start)
+    url = f"/v3/{account.domain}/events"
+    params = {**_range_params(template, start), "limit": "3", "tags": "t2"}
+    d, _ = await _page(client, url, **{**params, "limit": "300"})
+    n, limit = len(d), 3
+    items, paging = await _page(client, url, **params)
+    lo, hi = 0, min(n, limit)
+    assert items == d[lo:hi]
+    rng = random.Random(1795561869)
+    for _ in range(60):
+        move = rng.choice(["next", "next", "previous", "previous", "first", "last"])
+        items, paging = await _page(client, paging[move])
+        if move == "next":
+            lo, hi = hi, min(n, hi + limit)
+        elif move == "previous":
+            lo, hi = max(0, lo - limit), lo
+        elif move == "first":
+            lo, hi = 0, min(n, limit)
+        else:
+            lo, hi = max(0, n - limit), n
+        assert items == d[lo:hi], (move, lo, hi)
+    # the direction asked for is the order shown
+    stamps = [e["timestamp"] for e in (await client.get(url, params=params)).json()["items"]]
+    assert stamps == sorted(stamps, reverse=not ascending)
+
+
 async def test_token_wins_over_repeated_query(
     client: httpx.AsyncClient, account: Account, runtime: Runtime
 ) -> None:
@@ -177,6 +340,8 @@ async def test_filters(client: httpx.AsyncClient, account: Account, runtime: Run
     assert await q(tags="other") == []
     assert await q(subject='"Subject 5"') == [ids[5]]
     assert await q(size=">1003") == ids[4:]
+    assert await q(subject="<3 love") == []  # a word on a text field, not a comparison
+    assert await q(**{"from": ">"}) == ids  # "Sender <sender@example.test>"
     assert await q(event="accepted", recipient="user2@example.org") == [ids[2]]
 
 
@@ -187,6 +352,8 @@ BAD_QUERIES = [
     ({"end": "yesterday"}, "end"),
     ({"ascending": "maybe"}, "ascending"),
     ({"begin": "1000", "end": "2000", "ascending": "no"}, "ascending"),
+    ({"begin": "1000"}, "'ascending' parameter is required when 'begin' is given without 'end'"),
+    ({"begin": "1000", "ascending": ""}, "'ascending' parameter is required"),
     ({"event": "(accepted"}, "parenthesis"),
     ({"event": "accepted OR"}, "OR"),
     ({"size": ">abc"}, "size"),
@@ -213,12 +380,73 @@ def _token(**over: object) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _raw_token(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+INT64 = 2**63
 CRAFTED = [
     _token(f=[["no-such-field", "x"]]),
     _token(f=[["event", "(unbalanced"]]),
+    _token(f=[["event", "a\x00b"]]),
+    _token(f=[["event", 5]]),
+    _token(f=[["event"]]),
+    _token(f=[["event", "x", "y"]]),
+    _token(f=[[None, "x"]]),
+    _token(f={"event": "x"}),
+    _token(f=None),
     _token(l=0),
     _token(l=1000),
+    _token(l="7"),
+    _token(l=2.9),
+    _token(l=True),
+    _token(l=None),
+    _token(a="yes"),
+    _token(a=1),
+    _token(a=None),
+    _token(b=0),
+    _token(b="no"),
+    _token(s=INT64),
+    _token(s=-INT64 - 1),
+    _token(e=INT64),
+    _token(s=1e300),
+    _token(s=1.0),
+    _token(e="1"),
+    _token(e=True),
     _token(c=["not-a-number", "id"]),
+    _token(c=[INT64, "x"]),
+    _token(c=[-INT64 - 1, "x"]),
+    _token(c=[10**30, "x"]),
+    _token(c=[1e300, "x"]),
+    _token(c=[1.5, "x"]),
+    _token(c=[True, "x"]),
+    _token(c=[None, "x"]),
+    _token(c=[1, "a\x00b"]),
+    _token(c=[1, ""]),
+    _token(c=[1, "x" * 25]),
+    _token(c=[1, "a/b"]),
+    _token(c=[1, "é"]),
+    _token(c=[1, 5]),
+    _token(c=[1, None]),
+    _token(c=[1]),
+    _token(c=[1, "x", "y"]),
+    _token(c={"ts": 1, "id": "x"}),
+    _token(c="x"),
+    _token(c=0),
+    _token(z=1),  # a key this server never writes
+    _token(c=[1, "x"], i="yes"),
+    _token(c=[1, "x"], i=1),
+    _token(c=[1, "x"], i=None),
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":null}'),  # "b" missing
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1e999,"x"],"b":false}'),
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[1,"\\ud800"],"b":false}'),
+    _raw_token('{"a":true,"s":null,"e":null,"l":10,"f":[],"c":[NaN,"x"],"b":false}'),
+    _raw_token("[1, 2]"),
+    _raw_token('"x"'),
+    _raw_token("5"),
+    _raw_token("null"),
 ]
 
 
@@ -230,6 +458,84 @@ async def test_bad_page_tokens(client: httpx.AsyncClient, account: Account, toke
     assert "page token" in message or "filter expression" in message
 
 
+EXTREME = [
+    _token(s=INT64 - 1, e=-INT64),
+    _token(s=-INT64, e=INT64 - 1),
+    _token(a=False, s=INT64 - 1, e=-INT64),
+    _token(c=[INT64 - 1, "zzzzzzzzzzzzzzzzzzzzzzzz"]),
+    _token(c=[-INT64, "-"], b=True),
+    _token(a=False, c=[-INT64, "A"]),
+    _token(a=False, c=[INT64 - 1, "_"], b=True),
+    _token(c=[INT64 - 1, "x"], i=True),
+    _token(a=False, c=[-INT64, "x"], b=True, i=True),
+]
+
+
+@pytest.mark.parametrize("token", EXTREME)
+async def test_extreme_page_tokens_are_safe_pages(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime, token: str
+) -> None:
+    """A well-formed token with values at the edges of BIGINT reads a page, never a 500."""
+    await _seed(runtime, account.domain, 3, clock.now() - 100)
+    r = await client.get(f"/v3/{account.domain}/events/{token}")
+    assert r.status_code == 200, r.text
+    for link in r.json()["paging"].values():
+        assert (await client.get(link)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        *({field: "a\x00b"} for field in FILTER_FIELDS),
+        {"begin": "1\x00"},
+        {"end": "\x00"},
+        {"ascending": "yes\x00"},
+        {"limit": "1\x00"},
+        {"pretty": "\x00"},
+    ],
+)
+async def test_nul_in_query_parameters(
+    client: httpx.AsyncClient, account: Account, params: dict[str, str]
+) -> None:
+    r = await client.get(f"/v3/{account.domain}/events", params=params)
+    assert r.status_code == 400, r.text
+    assert "must not contain NUL characters" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"begin": "0", "ascending": "yes"}, 200),
+        ({"begin": "253402300799", "ascending": "no"}, 200),
+        ({"begin": "253402300799.0", "end": "0"}, 200),
+        ({"begin": "253402300799.5", "end": "0"}, 400),
+        ({"begin": "253402300800", "ascending": "yes"}, 400),
+        ({"begin": "Mon, 01 Jan 0001 00:00:00 +0000", "ascending": "yes"}, 200),
+        ({"end": "Fri, 31 Dec 9999 23:59:59 -1200"}, 400),
+        ({"end": "9" * 5000}, 400),
+        ({"limit": "9" * 5000}, 400),
+        ({"limit": "-1"}, 400),
+        ({"limit": "1"}, 200),
+        ({"limit": "300"}, 200),
+        ({"size": "9" * 30}, 200),
+        ({"size": ">" + "9" * 31}, 400),
+        ({"message-id": "x" * 5000}, 200),
+        ({"recipient": "é" * 400}, 200),
+        ({"tags": "t" * 5000}, 200),
+    ],
+)
+async def test_query_extremes(
+    client: httpx.AsyncClient,
+    account: Account,
+    runtime: Runtime,
+    params: dict[str, str],
+    status: int,
+) -> None:
+    await _seed(runtime, account.domain, 2, clock.now() - 100)
+    r = await client.get(f"/v3/{account.domain}/events", params=params)
+    assert r.status_code == status, r.text
+
+
 async def test_events_need_a_known_domain_and_key(
     client: httpx.AsyncClient, account: Account
 ) -> None:
@@ -238,6 +544,74 @@ async def test_events_need_a_known_domain_and_key(
     assert r.json()["message"] == "Domain not found: unknown.example"
     r = await client.get(f"/v3/{account.domain}/events", auth=("api", "nope"))
     assert r.status_code == 401
+
+
+async def test_served_timestamps_are_whole_microseconds(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    """A sent message's events show at most six decimals, and ``begin`` set to one of them
+    finds that event first (the timestamp is the paging key, not a finer value)."""
+    import re
+
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={"from": "s@example.test", "to": "ts@example.org", "subject": "x", "text": "y"},
+    )
+    assert r.status_code == 200, r.text
+    await events_for(client, account.domain, want=2, recipient="ts@example.org")
+    r = await client.get(f"/v3/{account.domain}/events", params={"recipient": "ts@example.org"})
+    shown = re.findall(r'"timestamp":([0-9.]+)', r.text)
+    assert len(shown) == 2
+    for text in shown:
+        assert len(text.partition(".")[2]) <= 6, text
+        params = {"begin": text, "ascending": "yes", "recipient": "ts@example.org", "limit": "1"}
+        first = (await client.get(f"/v3/{account.domain}/events", params=params)).json()
+        assert repr(first["items"][0]["timestamp"]) == text
+
+
+async def test_tag_filter_is_cleaned_as_sent_tags_are(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    """o:tag=ÜberTag is kept as ``berTag``; the filter cleans its terms the same way."""
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={
+            "from": "s@example.test",
+            "to": "tag@example.org",
+            "subject": "x",
+            "text": "y",
+            "o:tag": "ÜberTag",
+        },
+    )
+    assert r.status_code == 200, r.text
+    items = await events_for(client, account.domain, want=1, tags="ÜberTag", event="accepted")
+    assert [e["tags"] for e in items] == [["berTag"]]
+    for term in ("bertag", "ÜBERTAG", "\tÜberTag\u00a0"):
+        found = await events_for(client, account.domain, want=1, tags=term, event="accepted")
+        assert [e["id"] for e in found] == [items[0]["id"]]
+    r = await client.get(f"/v3/{account.domain}/events", params={"tags": "Ü"})
+    assert r.status_code == 200 and r.json()["items"] == []
+
+
+async def test_message_id_filter_ignores_case(client: httpx.AsyncClient, account: Account) -> None:
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={
+            "from": "s@example.test",
+            "to": "mid@example.org",
+            "subject": "x",
+            "text": "y",
+            "h:Message-Id": "<ABC.Def@Example.TEST>",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "<ABC.Def@Example.TEST>"
+    for term in ("ABC.Def@Example.TEST", "abc.def@example.test", "<ABC.DEF@EXAMPLE.TEST>"):
+        items = await events_for(
+            client, account.domain, want=1, event="accepted", **{"message-id": term}
+        )
+        assert [e["recipient"] for e in items] == ["mid@example.org"]
+        assert items[0]["message"]["headers"]["message-id"] == "ABC.Def@Example.TEST"
 
 
 async def test_concurrent_sends_all_recorded(client: httpx.AsyncClient, account: Account) -> None:

@@ -506,3 +506,15 @@ def test_broken_mime_refused(data: bytes, why: str) -> None:
     assert err.status == 400
     assert err.message.startswith("message is not a valid MIME message: ")
     assert why in err.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("ÜberTag", "berTag"), (" a\x1fb\tc ", "abc"), ("ü", ""), ("bulk-email", "bulk-email")],
+)
+def test_clean_tag_is_what_o_tag_keeps(raw: str, clean: str) -> None:
+    """core.tags.clean_tag is the one normalisation; the Events API tag filter uses it too."""
+    from tidings.core.tags import clean_tag
+
+    assert clean_tag(raw) == clean
+    assert parse([*BASE, ("o:tag", raw)]).tags == ((clean,) if clean else ())

@@ -18,6 +18,7 @@ from typing import Any
 
 from tidings.compose.addresses import parse_addresses
 from tidings.core.model import Address, Attachment, Upload
+from tidings.core.tags import clean_tag
 from tidings.errors import BadRequest
 
 __all__ = [
@@ -53,7 +54,6 @@ _TRUE = frozenset({"yes", "true", "1"})
 _FALSE = frozenset({"no", "false", "0"})
 # RFC 5322 field-name: printable ASCII except the colon.
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
-_TAG_DROP = re.compile(r"[^\x20-\x7e]+")
 
 
 # -- combiners ---------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def flag(*, htmlonly: bool) -> Converter:
 
 def tag(name: str, value: Value) -> str | None:
     """One ``o:tag``: non-ASCII and control characters stripped; empty tags are dropped."""
-    cleaned = _TAG_DROP.sub("", text(name, value)).strip()
+    cleaned = clean_tag(text(name, value))
     if len(cleaned) > MAX_TAG_LENGTH:
         raise BadRequest(
             f"o:tag values are limited to {MAX_TAG_LENGTH} characters; "

@@ -10,7 +10,8 @@ The grammar, loosest binding first::
 Keywords are upper-case only (``and`` is a plain term). A comparison is ``>N``, ``<N``,
 ``>=N`` or ``<=N`` with a whole number ``N`` (a space after the operator is allowed); a word
 wrapped in angle brackets (``<id@host>``) is a term, not a comparison, so message ids parse.
-Whether a comparison is allowed for a field is the compiler's business (``filters``).
+Comparisons exist only where the caller says the field is numeric (``comparisons``, contract
+§3.3); on a text field a word starting with ``<`` or ``>`` is a plain term (``<3``).
 
 Every problem raises :class:`tidings.errors.BadRequest` whose message names the field.
 """
@@ -90,9 +91,12 @@ def whole_number(text: str) -> int | None:
     return int(text) if _INT_RE.fullmatch(text) else None
 
 
-def parse(field: str, expression: str) -> Node:
-    """Parse ``expression`` (the value of filter parameter ``field``) into an AST."""
-    tokens = _tokenize(field, expression)
+def parse(field: str, expression: str, *, comparisons: bool = True) -> Node:
+    """Parse ``expression`` (the value of filter parameter ``field``) into an AST.
+
+    With ``comparisons`` false (a text field) ``<``/``>`` words are terms, never comparisons.
+    """
+    tokens = _tokenize(field, expression, comparisons)
     if not tokens:
         raise filter_error(field, "empty expression")
     terms = sum(1 for t in tokens if t.kind in ("term", "phrase", "cmp"))
@@ -104,7 +108,7 @@ def parse(field: str, expression: str) -> Node:
 # --- tokenizer -------------------------------------------------------------------------
 
 
-def _tokenize(field: str, expression: str) -> list[_Token]:
+def _tokenize(field: str, expression: str, comparisons: bool) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
     while pos < len(expression):
@@ -119,7 +123,7 @@ def _tokenize(field: str, expression: str) -> list[_Token]:
             tokens.append(_Token("phrase", text))
         else:
             word, pos = _read_word(expression, pos)
-            tokens.append(_classify(word))
+            tokens.append(_classify(word, comparisons))
     return tokens
 
 
@@ -151,11 +155,11 @@ def _read_word(expression: str, pos: int) -> tuple[str, int]:
     return expression[start:pos], pos
 
 
-def _classify(word: str) -> _Token:
+def _classify(word: str, comparisons: bool) -> _Token:
     if word in _KEYWORDS:
         return _Token(_KEYWORDS[word], word)
     is_bracketed = len(word) > 2 and word.startswith("<") and word.endswith(">")
-    if word[0] in "<>" and not is_bracketed:
+    if comparisons and word[0] in "<>" and not is_bracketed:
         op = word[:2] if word[1:2] == "=" else word[:1]
         return _Token("cmp", word[len(op) :], op)
     return _Token("term", word)

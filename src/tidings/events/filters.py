@@ -4,11 +4,13 @@
 to a SQLAlchemy Core condition over ``tables.events``. Each field has a matching kind:
 
 * exact (``event``, ``severity``, ``recipient``): the lower-cased term equals the column;
-* ``message-id``: the term, without surrounding ``<>``, equals the column;
-* ``tags``: the lower-cased term is one of the row's tags;
+* ``message-id``: the lower-cased term, without surrounding ``<>``, equals the column;
+* ``tags``: the term, cleaned as ``o:tag`` is (``core.tags``) and lower-cased, is one of
+  the row's tags;
 * contains (``from``, ``to``, ``subject``, ``attachment``, ``recipients``, ``list``): the
   lower-cased column contains the lower-cased term;
-* numeric (``size``): a bare whole number is equality; ``>N <N >=N <=N`` compare.
+* numeric (``size``): a bare whole number is equality; ``>N <N >=N <=N`` compare. Only
+  numeric fields have comparisons: elsewhere ``<3`` is a word like any other.
 
 Every leaf is NULL-safe: a NULL column makes it FALSE (never NULL), so a positive term skips
 rows without the value and ``NOT term`` keeps them.
@@ -24,6 +26,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, and_, false, func, not_, or_, true
 
+from tidings.core.tags import clean_tag
 from tidings.errors import BadRequest
 from tidings.events.expr import And, Compare, Node, Not, Or, Term, filter_error, parse, whole_number
 from tidings.store.tables import TAG_SEP, events
@@ -72,7 +75,7 @@ def condition(field: str, expression: str) -> ColumnElement[bool]:
     spec = _FIELDS.get(field)
     if spec is None:
         raise ValueError(f"not an Events API filter field: {field!r}")
-    return _compile(field, spec, parse(field, expression))
+    return _compile(field, spec, parse(field, expression, comparisons=spec.kind == "numeric"))
 
 
 def _compile(field: str, spec: _Field, node: Node) -> ColumnElement[bool]:
@@ -98,15 +101,13 @@ def _predicate(
 ) -> ColumnElement[bool]:
     if kind == "numeric":
         return _numeric(field, column, node)
-    if isinstance(node, Compare):
-        problem = f"comparison '{node.op}{node.number}' is only allowed on numeric fields"
-        raise filter_error(field, problem)
+    assert isinstance(node, Term), "text fields are parsed without comparisons"
     if kind == "exact":
         return column == node.text.lower()
     if kind == "message-id":
-        return column == _message_id(field, node.text)
+        return column == _message_id(field, node.text).lower()
     if kind == "tags":
-        return _has_tag(column, node.text.lower())
+        return _has_tag(column, clean_tag(node.text).lower())
     pattern = f"%{escape_like(node.text.lower())}%"
     return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
 
@@ -121,7 +122,8 @@ def _message_id(field: str, text: str) -> str:
 
 
 def _has_tag(column: Column[Any], tag: str) -> ColumnElement[bool]:
-    if TAG_SEP in tag:  # stored tags never hold the separator
+    """``tag`` (cleaned as a sent tag is, lower-cased) is one of the row's tags."""
+    if not tag:  # nothing left after cleaning: no stored tag is empty
         return false()
     pattern = f"%{TAG_SEP}{escape_like(tag)}{TAG_SEP}%"
     return column.like(pattern, escape=LIKE_ESCAPE)

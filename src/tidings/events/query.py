@@ -1,8 +1,9 @@
 """Events API semantics: the range and direction a request means, and reading one page.
 
 Ranges (contract §3.4): ``begin`` is where a page walk starts (inclusive) and ``end`` where it
-stops (exclusive), in either direction. Without ``end`` an ascending walk is open: its last
-``next`` keeps returning events that arrive later. Pages are read with an index range scan on
+stops (exclusive), in either direction. ``begin`` without ``end`` needs ``ascending``
+(contract §3.2). Without ``end`` an ascending walk is open: its last ``next`` keeps returning
+events that arrive later. Pages are read with an index range scan on
 (domain, time, id) from a cursor, never with an offset.
 """
 
@@ -69,6 +70,11 @@ def page_from_query(params: Sequence[tuple[str, str]]) -> Page:
                 + " 'begin' the order is "
                 + ("ascending" if ascending else "descending")
             )
+    elif begin is not None and asc_param is None:
+        raise BadRequest(
+            "'ascending' parameter is required when 'begin' is given without 'end':"
+            " 'yes' reads forward from 'begin', 'no' back from it"
+        )
     else:
         ascending = bool(asc_param)
     return Page(
@@ -104,7 +110,10 @@ async def read_page(conn: AsyncConnection, *, domain_id: int, page: Page) -> Res
     if page.cursor is not None:
         pos = tuple_(c.ts_us, c.id)
         cur = tuple_(*page.cursor)
-        conds.append(pos > cur if scan_asc else pos < cur)
+        if scan_asc:
+            conds.append(pos >= cur if page.inclusive else pos > cur)
+        else:
+            conds.append(pos <= cur if page.inclusive else pos < cur)
     for name, expr in page.filters:
         conds.append(condition(name, expr))
     order = (c.ts_us.asc(), c.id.asc()) if scan_asc else (c.ts_us.desc(), c.id.desc())
