@@ -259,3 +259,67 @@ async def test_testmode_reports_650_and_captures_nothing(
     assert dlv["flags"]["is-test-mode"] is True
     inbox = await client.get(f"/v3/{account.domain}/capture", params={"message-id": mid})
     assert inbox.json()["items"] == []
+
+
+def _small_limit_client(runtime: Runtime, account: Account) -> httpx.AsyncClient:
+    runtime.services.settings = runtime.settings.model_copy(update={"max_message_bytes": 50_000})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=runtime.app), base_url=BASE_URL, auth=account.auth
+    )
+
+
+async def test_oversized_text_field_is_413_in_both_encodings(
+    runtime: Runtime, account: Account
+) -> None:
+    """A text field over the limit gets the urlencoded answer when sent as multipart too
+    (it was a 400 from the multipart parser's own part limit)."""
+    big = form(html="x" * 60_000)
+    async with _small_limit_client(runtime, account) as c:
+        url = f"/v3/{account.domain}/messages"
+        plain = await c.post(url, data=big)
+        multi = await c.post(url, files=[(k, (None, str(v))) for k, v in big.items()])
+    assert (plain.status_code, multi.status_code) == (413, 413), multi.text
+    assert (
+        plain.json() == multi.json() == {"message": "Message size exceeds the limit of 50000 bytes"}
+    )
+    assert await _counts(runtime) == (0, 0, 0)
+
+
+async def test_oversized_field_in_a_body_without_length_is_413(
+    runtime: Runtime, account: Account
+) -> None:
+    """A chunked body has no Content-Length to refuse it by: the parser stops the field."""
+    boundary = "b0undary"
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="html"\r\n\r\n'.encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    async def chunks() -> Any:
+        yield head
+        for _ in range(40):
+            yield b"x" * 32_768  # 1.25 MB: over the body allowance
+        yield tail
+
+    async with _small_limit_client(runtime, account) as c:
+        r = await c.post(
+            f"/v3/{account.domain}/messages",
+            content=chunks(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+    assert r.status_code == 413, r.text
+    assert r.json() == {"message": "Request body is larger than the 50000 bytes limit"}
+
+
+async def test_mime_upload_limit_counts_the_headers_we_add(
+    runtime: Runtime, account: Account
+) -> None:
+    head = b"From: s@example.test\r\nSubject: Raw\r\n\r\n"
+    mime = head + b"x" * (50_000 - len(head))  # at the limit as uploaded, over once sent
+    async with _small_limit_client(runtime, account) as c:
+        r = await c.post(
+            f"/v3/{account.domain}/messages.mime",
+            data={"to": "env@example.org"},
+            files=[("message", ("MimeMessage", mime, "message/rfc822"))],
+        )
+    assert r.status_code == 413, r.text
+    assert r.json() == {"message": "Message size exceeds the limit of 50000 bytes"}
+    assert await _counts(runtime) == (0, 0, 0)
