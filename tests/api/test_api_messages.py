@@ -323,3 +323,48 @@ async def test_mime_upload_limit_counts_the_headers_we_add(
     assert r.status_code == 413, r.text
     assert r.json() == {"message": "Message size exceeds the limit of 50000 bytes"}
     assert await _counts(runtime) == (0, 0, 0)
+
+
+FORWARDED = b"From: b@y.org\r\nSubject: inner\r\n\r\ninner body\r\n"
+
+
+async def test_forwarded_message_attachment_in_both_send_paths(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(),
+        files=[("attachment", ("fwd.eml", FORWARDED, "message/rfc822"))],
+    )
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": mid}
+    )
+    expected = [{"filename": "fwd.eml", "content-type": "message/rfc822", "size": len(FORWARDED)}]
+    assert acc["message"]["attachments"] == expected
+    await events_for(client, account.domain, want=1, event="delivered", **{"message-id": mid})
+    inbox = await client.get(f"/v3/{account.domain}/capture", params={"message-id": mid})
+    (item,) = inbox.json()["items"]
+    raw = (await client.get(f"/v3/{account.domain}/capture/{item['id']}")).content
+    assert b"Content-Transfer-Encoding: 7bit\r\n\r\n" + FORWARDED in raw
+
+    mime = (
+        b"From: s@example.test\r\nMessage-ID: <fwd-1@example.test>\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--B\r\n"
+        b"Content-Type: message/rfc822\r\n"
+        b'Content-Disposition: attachment; filename="fwd.eml"\r\n\r\n'
+        + FORWARDED
+        + b"\r\n--B--\r\n"
+    )
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime",
+        data={"to": "env@example.org"},
+        files=[("message", ("MimeMessage", mime, "message/rfc822"))],
+    )
+    assert r.status_code == 200, r.text
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": "fwd-1@example.test"}
+    )
+    assert acc["message"]["attachments"] == expected  # was size 0

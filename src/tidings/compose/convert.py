@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import mimetypes
 import re
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from tidings.compose import mediatype
 from tidings.compose.addresses import parse_addresses
 from tidings.core.model import Address, Attachment, Upload
 from tidings.errors import BadRequest
@@ -207,13 +207,10 @@ def attachment(*, inline: bool) -> Converter:
     def convert(name: str, value: Value) -> Attachment:
         if isinstance(value, Upload):
             filename = _filename(value.filename, default)
-            data = value.data
-            ctype = (value.content_type or "").strip()
+            ctype, data = mediatype.for_file(value.content_type, filename, value.data)
         else:
             # A plain string where a file was expected: its text is the content.
             filename, data, ctype = default, value.encode("utf-8"), "text/plain"
-        if "/" not in ctype or not ctype.isprintable():
-            ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         return Attachment(filename=filename, content_type=ctype, data=data, inline=inline)
 
     return convert
