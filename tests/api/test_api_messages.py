@@ -146,6 +146,7 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"template": "welcome", "text": None, "html": None}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome", "html": None, "t:variables": '{"a": 1}'}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome"}, 400, "Only one parameters 'html' or 'template' is allowed."),
+    ({"h:X-" + "N" * 300: "v"}, 400, "is not a valid header name"),
 ]
 
 

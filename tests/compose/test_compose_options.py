@@ -506,3 +506,8 @@ def test_broken_mime_refused(data: bytes, why: str) -> None:
     assert err.status == 400
     assert err.message.startswith("message is not a valid MIME message: ")
     assert why in err.message
+
+
+def test_long_header_name_refused() -> None:
+    err = refused([*BASE, ("h:X-" + "n" * 300, "v")])
+    assert "is not a valid header name: over 256 characters" in err.message

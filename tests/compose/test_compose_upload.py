@@ -219,3 +219,20 @@ def test_attachments_of_deeply_nested_or_broken_multiparts() -> None:
     assert build(broken).attachments == [
         {"filename": "", "content-type": "text/plain", "size": len(b"!!not base64")}
     ]
+
+
+def test_personalized_text_part_keeps_its_parameters_within_a_line() -> None:
+    long_value = "v" * 1200
+    data = (
+        b"From: jane@example.com\r\nSubject: Hi\r\n"
+        b'Content-Type: text/plain; charset=us-ascii; format=flowed; x-long="'
+        + long_value.encode()
+        + b'"\r\n\r\nHello %recipient.name%\r\n'
+    )
+    c = build(data, ("recipient-variables", json.dumps({"env1@example.org": {"name": "Ann"}})))
+    out = personalize(c.mime, c.recipients[0])
+    assert max(len(line) for line in out.split(b"\r\n")) <= 998
+    msg = read(out)
+    assert msg.get_content().strip() == "Hello Ann"
+    assert msg.get_param("format") == "flowed"
+    assert msg.get_param("x-long") == long_value

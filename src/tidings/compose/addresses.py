@@ -28,7 +28,12 @@ _NAMED = re.compile(rf" *((?:{_WORD}(?: {_WORD})*)?) *<({_WORD}@{_WORD})> *")
 
 
 def is_valid_email(email: str) -> bool:
-    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
+    """A syntactically valid address of at most 254 octets (RFC 5321 §4.5.3.1.3)."""
+    if len(email) > 254 or (
+        not email.isascii() and len(email.encode("utf-8", "surrogatepass")) > 254
+    ):
+        return False
+    return _EMAIL.fullmatch(email) is not None
 
 
 def decode_words(name: str) -> str:

@@ -11,10 +11,9 @@ without recipient-variables gets the stored bytes unchanged.
 from __future__ import annotations
 
 import binascii
-import json
 
 from tidings.compose.body import encode_text
-from tidings.compose.headers import CRLF, encode_header, unstructured
+from tidings.compose.headers import CRLF, encode_header, param, variables_header
 from tidings.compose.rawmime import Entity, content_type, multipart_spans, split, value_of
 from tidings.compose.variables import MARKER, substitute
 from tidings.core.model import RecipientCopy
@@ -36,7 +35,7 @@ def _header(name: str, line: bytes, copy: RecipientCopy) -> bytes:
     elif key == "message-id":
         new = f"{name}: <{copy.message_id}>{CRLF}"
     elif key == "x-mailgun-variables":
-        new = unstructured(name, json.dumps(copy.variables))
+        new = variables_header(copy.variables)
     elif _MARKER_BYTES in line or b"=?" in line:
         value = value_of(line)
         if MARKER not in value:
@@ -69,7 +68,8 @@ def _text(part: Entity, kind: str, params: dict[str, str], copy: RecipientCopy) 
     except (LookupError, UnicodeDecodeError):
         text = payload.decode("utf-8", errors="replace")
     new_cte, body = encode_text(_sub(text, copy))
-    others = "".join(f'; {k}="{v}"' for k, v in params.items() if k != "charset")
+    # One parameter a line, escaped and split as ``param`` does: within 998 octets.
+    others = "".join(f";{CRLF} {param(k, v)}" for k, v in params.items() if k != "charset")
     head = [
         line
         for name, line in part.headers
