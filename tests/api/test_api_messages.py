@@ -146,6 +146,16 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"template": "welcome", "text": None, "html": None}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome", "html": None, "t:variables": '{"a": 1}'}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome"}, 400, "Only one parameters 'html' or 'template' is allowed."),
+    ({"h:Message-Id": "<a b>c@x>"}, 400, "h:Message-Id parameter is not a valid Message-ID"),
+    ({"h:Message-Id": "no-at-sign"}, 400, "h:Message-Id parameter is not a valid Message-ID"),
+    (
+        {
+            "h:Message-Id": "<%recipient.id%@my.host>",
+            "recipient-variables": '{"alice@example.org": {"id": "a b"}}',
+        },
+        400,
+        "'a b@my.host' of alice@example.org (after substituting recipient-variables)",
+    ),
     ({"h:X-" + "N" * 300: "v"}, 400, "is not a valid header name"),
 ]
 

@@ -7,9 +7,12 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+import pytest
+
 from tidings.compose.mime import compose, personalize
 from tidings.compose.options import parse_send_form
 from tidings.core.model import Composed, RecipientCopy, Upload
+from tidings.errors import BadRequest
 
 NOW = 1_764_720_000.0 - 3600
 Fields = list[tuple[str, str | Upload]]
@@ -250,3 +253,32 @@ def test_thousand_recipient_batch() -> None:
     assert len(c.recipients) == 1000
     assert c.recipients[999].headers["subject"] == "Hi N999"
     assert c.recipients[999].headers["to"] == "u999@example.org"
+
+
+def test_message_id_invalid_once_substituted_is_refused() -> None:
+    rv = {"a@example.org": {"id": "one"}, "b@example.org": {"id": "t w o"}}
+    fields: Fields = [
+        ("from", "s@example.com"),
+        ("to", "a@example.org"),
+        ("to", "b@example.org"),
+        ("text", "x"),
+        ("h:Message-Id", "<%recipient.id%@my.host>"),
+        ("recipient-variables", json.dumps(rv)),
+    ]
+    with pytest.raises(BadRequest) as info:
+        build(fields)
+    assert info.value.message == (
+        "Message-ID 't w o@my.host' of b@example.org (after substituting recipient-variables)"
+        " is not a valid Message-ID: use <left-part@domain>."
+    )
+    rv["b@example.org"]["id"] = "two"
+    fields[-1] = ("recipient-variables", json.dumps(rv))
+    c = build(fields)
+    # As on Mailgun (and Ghost relies on it): the answer echoes the template, each copy and
+    # its events carry the substituted id.
+    assert c.message_id == "%recipient.id%@my.host"
+    assert [r.message_id for r in c.recipients] == ["one@my.host", "two@my.host"]
+    assert [read(personalize(c.mime, r))["Message-ID"] for r in c.recipients] == [
+        "<one@my.host>",
+        "<two@my.host>",
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tidings.compose.headers import given_message_id
 from tidings.compose.options import parse_send_form
 from tidings.core.model import Address, Attachment, SendRequest, Upload
 from tidings.errors import BadRequest, TooLarge
@@ -506,6 +507,52 @@ def test_broken_mime_refused(data: bytes, why: str) -> None:
     assert err.status == 400
     assert err.message.startswith("message is not a valid MIME message: ")
     assert why in err.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<a b>c@x>",
+        "no-at-sign",
+        "<a@b",
+        "a@b>",
+        "<a@@b>",
+        "<a..b@example.com>",
+        "<é@example.com>",
+        "<a@example.com> trailing",
+        "<" + "x" * 980 + "@example.com>",
+        "<%recipient.id%>",  # placeholders are only substituted in a batch send
+    ],
+)
+def test_message_id_must_be_an_rfc5322_msg_id(value: str) -> None:
+    err = refused([*BASE, ("h:Message-Id", value)])
+    assert err.message.startswith("h:Message-Id parameter is not a valid Message-ID: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("<custom.1@example.com>", "custom.1@example.com"),
+        ("custom.2@example.com", "custom.2@example.com"),
+        ("<x@[192.0.2.1]>", "x@[192.0.2.1]"),
+        ("<%recipient.id%@my.host>", "%recipient.id%@my.host"),  # valid as it is
+        ("", None),  # empty means none given
+        ("<>", None),
+    ],
+)
+def test_valid_message_ids_with_or_without_brackets(value: str, kept: str | None) -> None:
+    assert given_message_id(parse([*BASE, ("h:Message-Id", value)])) == kept
+
+
+def test_only_the_message_id_in_use_is_checked() -> None:
+    req = parse([*BASE, ("h:Message-Id", "not valid"), ("h:Message-Id", "<ok@example.com>")])
+    assert req.headers[-1] == ("Message-Id", "<ok@example.com>")
+
+
+def test_batch_message_id_with_placeholders_is_checked_per_recipient() -> None:
+    rv = '{"r@example.org": {"mid": "m1@example.com"}}'
+    req = parse([*BASE, ("h:Message-Id", "<%recipient.mid%>"), ("recipient-variables", rv)])
+    assert req.is_batch
 
 
 def test_long_header_name_refused() -> None:
