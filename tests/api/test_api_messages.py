@@ -379,3 +379,29 @@ async def test_forwarded_message_attachment_in_both_send_paths(
         client, account.domain, want=1, event="accepted", **{"message-id": "fwd-1@example.test"}
     )
     assert acc["message"]["attachments"] == expected  # was size 0
+
+
+async def test_event_from_matches_the_delivered_from(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    rv = '{"alice@example.org": {"first": "Alice"}}'
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(
+            **{
+                "from": "Sender %recipient.first% <sender@example.test>",
+                "to": ["alice@example.org", "carol@example.org"],
+                "recipient-variables": rv,
+            }
+        ),
+    )
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    items = await events_for(
+        client, account.domain, want=2, event="accepted", **{"message-id": mid}
+    )
+    shown = {e["recipient"]: e["message"]["headers"]["from"] for e in items}
+    assert shown == {
+        "alice@example.org": "Sender Alice <sender@example.test>",
+        "carol@example.org": "Sender <sender@example.test>",  # was '"Sender " <...>'
+    }

@@ -282,3 +282,25 @@ def test_message_id_invalid_once_substituted_is_refused() -> None:
         "<one@my.host>",
         "<two@my.host>",
     ]
+
+
+def test_from_with_placeholders_shows_what_the_copy_carries() -> None:
+    """A substituted display name that ends up empty or with blanks: the event's From is
+    the From of the delivered copy (it was ``"Sender " <...>`` against ``Sender <...>``)."""
+    rv = {"a@example.org": {"first": "Alice"}, "b@example.org": {"first": " Bob, Jr. "}}
+    c = build(
+        [
+            ("from", "Sender %recipient.first% <s@example.com>"),
+            ("to", "a@example.org, b@example.org, c@example.org"),
+            ("text", "x"),
+            ("recipient-variables", json.dumps(rv)),
+        ]
+    )
+    shown = [r.headers["from"] for r in c.recipients]
+    assert shown == [
+        "Sender Alice <s@example.com>",
+        '"Sender Bob, Jr." <s@example.com>',
+        "Sender <s@example.com>",
+    ]
+    for copy in c.recipients:
+        assert str(read(personalize(c.mime, copy))["From"]) == copy.headers["from"]

@@ -7,8 +7,10 @@ them (a batch send) each copy gets its own Message-ID, headers and ``v:`` values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from tidings.compose.headers import shown_addresses
 from tidings.compose.variables import by_address, has_placeholders, substitute, values_for
 from tidings.core.ids import is_message_id, strip_brackets
 from tidings.core.model import Address, Composed, RecipientCopy, SendRequest
@@ -30,6 +32,7 @@ def recipient_copies(
     ``own_to``: a batch copy's To is only its recipient. ``fallback_id``: the Message-ID of
     a batch copy whose ``h:Message-Id`` substitutes to nothing (its variable is missing).
     A Message-ID that substitutes to something that is not a msg-id is a ``BadRequest``.
+    From and To are shown as the personalized message carries them (``shown_addresses``).
     """
     if req.recipient_variables is None:
         return tuple(
@@ -54,14 +57,20 @@ def recipient_copies(
                     "recipient-variables) is not a valid Message-ID: use <left-part@domain>."
                 )
         own = {
-            "from": sub(headers["from"]),
-            "to": addr.formatted if own_to else sub(headers["to"]),
+            "from": _addresses(headers["from"], sub),
+            "to": addr.formatted if own_to else _addresses(headers["to"], sub),
             "subject": sub(headers["subject"]),
             "message-id": message_id,
         }
         variables = {k: sub(v) for k, v in req.variables.items()}
         copies.append(RecipientCopy(addr.email, message_id, own, variables, values))
     return tuple(copies)
+
+
+def _addresses(template: str, sub: Callable[[str], str]) -> str:
+    """An address header of one copy: re-read only when substitution changed it."""
+    value = sub(template)
+    return template if value == template else shown_addresses(value)
 
 
 def finish(

@@ -54,7 +54,8 @@ _MAX_BLANKS = 64
 _NAME_WORD = HARD_LINE - _MAX_BLANKS - len("Resent-From: ") - 2
 # An address this long may hold a long display name: it is folded at its own spaces too.
 _LONG_ADDRESS = MAX_LINE - 2
-_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]|^\s|\s$')
+# Specials, and blanks a phrase would not keep (at the ends, in runs, other than a space).
+_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]|^\s|\s$|\s\s|[^\S ]')
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 # Line breaks (and NUL) inside a value would start a new header: never let one through.
 _BREAKS = re.compile(r"[\r\n\0]+")
@@ -201,6 +202,15 @@ def encode_header(name: str, value: str) -> str:
         if parsed:
             return address_header(name, parsed)
     return unstructured(name, value)
+
+
+def shown_addresses(value: str) -> str:
+    """An address header's value as events show it: the addresses ``encode_header`` writes
+    (unencoded, as ``Address.formatted``) when it parses, else the text itself."""
+    parsed = parse_addresses(value)
+    if parsed:
+        return ", ".join(a.formatted for a in parsed)
+    return _BREAKS.sub(" ", value)
 
 
 # A parameter line is a space, the parameter and its ";".

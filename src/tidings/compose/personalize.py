@@ -1,11 +1,11 @@
 """The bytes one recipient of a batch send gets: the stored template, substituted.
 
-To, Subject and Message-ID come from the copy (already substituted); X-Mailgun-Variables
-is rewritten from the copy's variables (substituting inside JSON could break its quoting);
-other top-level headers and every text part that is not an attachment (decoded from
-base64 or quoted-printable first, then encoded again) have ``%recipient%`` and
-``%recipient.KEY%`` replaced. Everything else stays byte for byte. A copy of a send
-without recipient-variables gets the stored bytes unchanged.
+To, Subject, Message-ID and a From with placeholders come from the copy (already
+substituted); X-Mailgun-Variables is rewritten from the copy's variables (substituting
+inside JSON could break its quoting); other top-level headers and every text part that is
+not an attachment (decoded from base64 or quoted-printable first, then encoded again) have
+``%recipient%`` and ``%recipient.KEY%`` replaced. Everything else stays byte for byte. A
+copy of a send without recipient-variables gets the stored bytes unchanged.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def _header(name: str, line: bytes, copy: RecipientCopy) -> bytes:
         value = value_of(line)
         if MARKER not in value:
             return line
-        new = encode_header(name, _sub(value, copy))
+        # From as the copy's events show it (substituted from the same template).
+        new = encode_header(name, copy.headers["from"] if key == "from" else _sub(value, copy))
     else:
         return line
     return new.encode("utf-8")
