@@ -175,6 +175,17 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"template": "welcome", "text": None, "html": None}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome", "html": None, "t:variables": '{"a": 1}'}, 400, UNKNOWN_TEMPLATE),
     ({"template": "welcome"}, 400, "Only one parameters 'html' or 'template' is allowed."),
+    ({"h:Message-Id": "<a b>c@x>"}, 400, "h:Message-Id parameter is not a valid Message-ID"),
+    ({"h:Message-Id": "no-at-sign"}, 400, "h:Message-Id parameter is not a valid Message-ID"),
+    (
+        {
+            "h:Message-Id": "<%recipient.id%@my.host>",
+            "recipient-variables": '{"alice@example.org": {"id": "a b"}}',
+        },
+        400,
+        "'a b@my.host' of alice@example.org (after substituting recipient-variables)",
+    ),
+    ({"h:X-" + "N" * 300: "v"}, 400, "is not a valid header name"),
 ]
 
 
@@ -337,3 +348,138 @@ async def test_a_client_gone_mid_request_is_no_server_error(
     assert any("client went away" in r.getMessage() for r in caplog.records)
     assert not any(m.get("status") == 500 for m in sent)
     assert await _counts(runtime) == (0, 0, 0)
+
+
+def _small_limit_client(runtime: Runtime, account: Account) -> httpx.AsyncClient:
+    runtime.services.settings = runtime.settings.model_copy(update={"max_message_bytes": 50_000})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=runtime.app), base_url=BASE_URL, auth=account.auth
+    )
+
+
+async def test_oversized_text_field_is_413_in_both_encodings(
+    runtime: Runtime, account: Account
+) -> None:
+    """A text field over the limit gets the urlencoded answer when sent as multipart too
+    (it was a 400 from the multipart parser's own part limit)."""
+    big = form(html="x" * 60_000)
+    async with _small_limit_client(runtime, account) as c:
+        url = f"/v3/{account.domain}/messages"
+        plain = await c.post(url, data=big)
+        multi = await c.post(url, files=[(k, (None, str(v))) for k, v in big.items()])
+    assert (plain.status_code, multi.status_code) == (413, 413), multi.text
+    assert (
+        plain.json() == multi.json() == {"message": "Message size exceeds the limit of 50000 bytes"}
+    )
+    assert await _counts(runtime) == (0, 0, 0)
+
+
+async def test_oversized_field_in_a_body_without_length_is_413(
+    runtime: Runtime, account: Account
+) -> None:
+    """A chunked body has no Content-Length to refuse it by: the parser stops the field."""
+    boundary = "b0undary"
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="html"\r\n\r\n'.encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    async def chunks() -> Any:
+        yield head
+        for _ in range(40):
+            yield b"x" * 32_768  # 1.25 MB: over the body allowance
+        yield tail
+
+    async with _small_limit_client(runtime, account) as c:
+        r = await c.post(
+            f"/v3/{account.domain}/messages",
+            content=chunks(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+    assert r.status_code == 413, r.text
+    assert r.json() == {"message": "Request body is larger than the 50000 bytes limit"}
+
+
+async def test_mime_upload_limit_counts_the_headers_we_add(
+    runtime: Runtime, account: Account
+) -> None:
+    head = b"From: s@example.test\r\nSubject: Raw\r\n\r\n"
+    mime = head + b"x" * (50_000 - len(head))  # at the limit as uploaded, over once sent
+    async with _small_limit_client(runtime, account) as c:
+        r = await c.post(
+            f"/v3/{account.domain}/messages.mime",
+            data={"to": "env@example.org"},
+            files=[("message", ("MimeMessage", mime, "message/rfc822"))],
+        )
+    assert r.status_code == 413, r.text
+    assert r.json() == {"message": "Message size exceeds the limit of 50000 bytes"}
+    assert await _counts(runtime) == (0, 0, 0)
+
+
+FORWARDED = b"From: b@y.org\r\nSubject: inner\r\n\r\ninner body\r\n"
+
+
+async def test_forwarded_message_attachment_in_both_send_paths(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(),
+        files=[("attachment", ("fwd.eml", FORWARDED, "message/rfc822"))],
+    )
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": mid}
+    )
+    expected = [{"filename": "fwd.eml", "content-type": "message/rfc822", "size": len(FORWARDED)}]
+    assert acc["message"]["attachments"] == expected
+    await events_for(client, account.domain, want=1, event="delivered", **{"message-id": mid})
+    inbox = await client.get(f"/v3/{account.domain}/capture", params={"message-id": mid})
+    (item,) = inbox.json()["items"]
+    raw = (await client.get(f"/v3/{account.domain}/capture/{item['id']}")).content
+    assert b"Content-Transfer-Encoding: 7bit\r\n\r\n" + FORWARDED in raw
+
+    mime = (
+        b"From: s@example.test\r\nMessage-ID: <fwd-1@example.test>\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--B\r\n"
+        b"Content-Type: message/rfc822\r\n"
+        b'Content-Disposition: attachment; filename="fwd.eml"\r\n\r\n'
+        + FORWARDED
+        + b"\r\n--B--\r\n"
+    )
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime",
+        data={"to": "env@example.org"},
+        files=[("message", ("MimeMessage", mime, "message/rfc822"))],
+    )
+    assert r.status_code == 200, r.text
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": "fwd-1@example.test"}
+    )
+    assert acc["message"]["attachments"] == expected  # was size 0
+
+
+async def test_event_from_matches_the_delivered_from(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    rv = '{"alice@example.org": {"first": "Alice"}}'
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(
+            **{
+                "from": "Sender %recipient.first% <sender@example.test>",
+                "to": ["alice@example.org", "carol@example.org"],
+                "recipient-variables": rv,
+            }
+        ),
+    )
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    items = await events_for(
+        client, account.domain, want=2, event="accepted", **{"message-id": mid}
+    )
+    shown = {e["recipient"]: e["message"]["headers"]["from"] for e in items}
+    assert shown == {
+        "alice@example.org": "Sender Alice <sender@example.test>",
+        "carol@example.org": "Sender <sender@example.test>",  # was '"Sender " <...>'
+    }

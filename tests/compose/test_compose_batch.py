@@ -7,9 +7,12 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+import pytest
+
 from tidings.compose.mime import compose, personalize
 from tidings.compose.options import parse_send_form
 from tidings.core.model import Composed, RecipientCopy, Upload
+from tidings.errors import BadRequest
 
 NOW = 1_764_720_000.0 - 3600
 Fields = list[tuple[str, str | Upload]]
@@ -250,3 +253,54 @@ def test_thousand_recipient_batch() -> None:
     assert len(c.recipients) == 1000
     assert c.recipients[999].headers["subject"] == "Hi N999"
     assert c.recipients[999].headers["to"] == "u999@example.org"
+
+
+def test_message_id_invalid_once_substituted_is_refused() -> None:
+    rv = {"a@example.org": {"id": "one"}, "b@example.org": {"id": "t w o"}}
+    fields: Fields = [
+        ("from", "s@example.com"),
+        ("to", "a@example.org"),
+        ("to", "b@example.org"),
+        ("text", "x"),
+        ("h:Message-Id", "<%recipient.id%@my.host>"),
+        ("recipient-variables", json.dumps(rv)),
+    ]
+    with pytest.raises(BadRequest) as info:
+        build(fields)
+    assert info.value.message == (
+        "Message-ID 't w o@my.host' of b@example.org (after substituting recipient-variables)"
+        " is not a valid Message-ID: use <left-part@domain>."
+    )
+    rv["b@example.org"]["id"] = "two"
+    fields[-1] = ("recipient-variables", json.dumps(rv))
+    c = build(fields)
+    # As on Mailgun (and Ghost relies on it): the answer echoes the template, each copy and
+    # its events carry the substituted id.
+    assert c.message_id == "%recipient.id%@my.host"
+    assert [r.message_id for r in c.recipients] == ["one@my.host", "two@my.host"]
+    assert [read(personalize(c.mime, r))["Message-ID"] for r in c.recipients] == [
+        "<one@my.host>",
+        "<two@my.host>",
+    ]
+
+
+def test_from_with_placeholders_shows_what_the_copy_carries() -> None:
+    """A substituted display name that ends up empty or with blanks: the event's From is
+    the From of the delivered copy (it was ``"Sender " <...>`` against ``Sender <...>``)."""
+    rv = {"a@example.org": {"first": "Alice"}, "b@example.org": {"first": " Bob, Jr. "}}
+    c = build(
+        [
+            ("from", "Sender %recipient.first% <s@example.com>"),
+            ("to", "a@example.org, b@example.org, c@example.org"),
+            ("text", "x"),
+            ("recipient-variables", json.dumps(rv)),
+        ]
+    )
+    shown = [r.headers["from"] for r in c.recipients]
+    assert shown == [
+        "Sender Alice <s@example.com>",
+        '"Sender Bob, Jr." <s@example.com>',
+        "Sender <s@example.com>",
+    ]
+    for copy in c.recipients:
+        assert str(read(personalize(c.mime, copy))["From"]) == copy.headers["from"]

@@ -270,3 +270,49 @@ def test_subject_with_line_breaks_stays_one_header() -> None:
     msg = read(c.mime)
     assert msg["Bcc"] is None
     assert msg["Subject"] == "Hello Bcc: victim@example.org"
+
+
+FROM_FORMS = [
+    "Sender <a@example.com>",
+    "Sender  <a@example.com>",
+    '"Sender " <a@example.com>',
+    '" Sender" <a@example.com>',
+    "Sender\t<a@example.com>",
+    "=?utf-8?q?Sender_?= <a@example.com>",
+    "=?utf-8?b?U2VuZGVyIA==?= <a@example.com>",
+    "=?utf-8?q?_J=C3=B6rg__M=C3=BCller_?= <a@example.com>",
+    '"Doe, Jane" <a@example.com>',
+    "Sender (comment) <a@example.com>",
+    "a@example.com",
+    "<a@example.com>",
+    "Sender <a@example.com>, Other <o@example.com>",
+]
+
+
+@pytest.mark.parametrize("value", FROM_FORMS)
+@pytest.mark.parametrize("field", ["from", "h:From"])
+def test_event_from_is_the_from_the_message_carries(field: str, value: str) -> None:
+    fields: Fields = [("from", "x@example.com"), ("to", "r@example.org"), ("text", "t")]
+    if field == "from":
+        fields[0] = ("from", value)
+    else:
+        fields.append((field, value))
+    c = build(fields)
+    assert c.headers["from"] == str(read(c.mime)["From"])
+    assert not c.headers["from"].endswith(' " <a@example.com>')
+
+
+def test_event_to_from_h_to_is_the_to_the_message_carries() -> None:
+    c = build(
+        [
+            ("from", "s@example.com"),
+            ("to", "r@example.org"),
+            ("text", "t"),
+            ("h:To", '=?utf-8?q?Visible_?= <vis@example.org>, "Doe, J" <j@example.org>'),
+        ]
+    )
+    assert (
+        c.headers["to"]
+        == str(read(c.mime)["To"])
+        == 'Visible <vis@example.org>, "Doe, J" <j@example.org>'
+    )

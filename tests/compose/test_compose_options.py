@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tidings.compose.headers import given_message_id
 from tidings.compose.options import parse_send_form
 from tidings.core.model import Address, Attachment, SendRequest, Upload
 from tidings.errors import BadRequest, TooLarge
@@ -518,3 +519,54 @@ def test_clean_tag_is_what_o_tag_keeps(raw: str, clean: str) -> None:
 
     assert clean_tag(raw) == clean
     assert parse([*BASE, ("o:tag", raw)]).tags == ((clean,) if clean else ())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<a b>c@x>",
+        "no-at-sign",
+        "<a@b",
+        "a@b>",
+        "<a@@b>",
+        "<a..b@example.com>",
+        "<é@example.com>",
+        "<a@example.com> trailing",
+        "<" + "x" * 980 + "@example.com>",
+        "<%recipient.id%>",  # placeholders are only substituted in a batch send
+    ],
+)
+def test_message_id_must_be_an_rfc5322_msg_id(value: str) -> None:
+    err = refused([*BASE, ("h:Message-Id", value)])
+    assert err.message.startswith("h:Message-Id parameter is not a valid Message-ID: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("<custom.1@example.com>", "custom.1@example.com"),
+        ("custom.2@example.com", "custom.2@example.com"),
+        ("<x@[192.0.2.1]>", "x@[192.0.2.1]"),
+        ("<%recipient.id%@my.host>", "%recipient.id%@my.host"),  # valid as it is
+        ("", None),  # empty means none given
+        ("<>", None),
+    ],
+)
+def test_valid_message_ids_with_or_without_brackets(value: str, kept: str | None) -> None:
+    assert given_message_id(parse([*BASE, ("h:Message-Id", value)])) == kept
+
+
+def test_only_the_message_id_in_use_is_checked() -> None:
+    req = parse([*BASE, ("h:Message-Id", "not valid"), ("h:Message-Id", "<ok@example.com>")])
+    assert req.headers[-1] == ("Message-Id", "<ok@example.com>")
+
+
+def test_batch_message_id_with_placeholders_is_checked_per_recipient() -> None:
+    rv = '{"r@example.org": {"mid": "m1@example.com"}}'
+    req = parse([*BASE, ("h:Message-Id", "<%recipient.mid%>"), ("recipient-variables", rv)])
+    assert req.is_batch
+
+
+def test_long_header_name_refused() -> None:
+    err = refused([*BASE, ("h:X-" + "n" * 300, "v")])
+    assert "is not a valid header name: over 256 characters" in err.message

@@ -165,3 +165,74 @@ def test_compose_mime_checks_too() -> None:
     assert info.value.message == (
         "message is not a valid MIME message: line 1 is not a header field: b'no headers here'"
     )
+
+
+FORWARDED = (
+    b"From: b@y.org\r\nSubject: inner\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="IN"\r\n\r\n'
+    b"--IN\r\nContent-Type: text/plain\r\n\r\ninner\r\n"
+    b"--IN\r\nContent-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="inner.pdf"\r\n\r\n%PDF\r\n--IN--\r\n'
+)
+WITH_FILES = (
+    b"From: jane@example.com\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="OUT"\r\n\r\n'
+    b"--OUT\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+    b"--OUT\r\nContent-Type: message/rfc822\r\n"
+    b'Content-Disposition: attachment; filename="fwd.eml"\r\n\r\n'
+    + FORWARDED
+    + b"\r\n--OUT\r\nContent-Type: application/octet-stream\r\n"
+    b"Content-Disposition: attachment;\r\n filename*=utf-8''%C3%A5.bin\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n"
+    b"--OUT\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\na=3Db\r\n"
+    b"--OUT--\r\n"
+)
+
+
+def test_attachment_sizes_include_forwarded_messages() -> None:
+    c = build(WITH_FILES)
+    assert c.attachments == [
+        # the forwarded message is one file, its size its bytes; its own files are not ours
+        {"filename": "fwd.eml", "content-type": "message/rfc822", "size": len(FORWARDED)},
+        {"filename": "å.bin", "content-type": "application/octet-stream", "size": 4},
+        {"filename": "", "content-type": "text/plain", "size": 3},
+    ]
+
+
+def test_attachments_of_deeply_nested_or_broken_multiparts() -> None:
+    nested = b"--B0\r\nContent-Type: application/x\r\nContent-Disposition: attachment\r\n\r\nxy\r\n"
+    for i in range(40, 0, -1):
+        nested = (
+            f'Content-Type: multipart/mixed; boundary="B{i}"\r\n\r\n--B{i}\r\n'.encode()
+            + nested.replace(b"--B0\r\n", b"")
+            + f"\r\n--B{i}--\r\n".encode()
+        )
+    c = build(b"From: jane@example.com\r\n" + nested)
+    assert c.attachments == []  # past 32 levels nothing more is looked at
+    broken = (
+        b'From: jane@example.com\r\nContent-Type: multipart/mixed; boundary="X"\r\n\r\n'
+        b"--X\r\nnot a header line\r\n--X\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
+        b"--X\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"!!not base64\r\n--X--\r\n"
+    )
+    assert build(broken).attachments == [
+        {"filename": "", "content-type": "text/plain", "size": len(b"!!not base64")}
+    ]
+
+
+def test_personalized_text_part_keeps_its_parameters_within_a_line() -> None:
+    long_value = "v" * 1200
+    data = (
+        b"From: jane@example.com\r\nSubject: Hi\r\n"
+        b'Content-Type: text/plain; charset=us-ascii; format=flowed; x-long="'
+        + long_value.encode()
+        + b'"\r\n\r\nHello %recipient.name%\r\n'
+    )
+    c = build(data, ("recipient-variables", json.dumps({"env1@example.org": {"name": "Ann"}})))
+    out = personalize(c.mime, c.recipients[0])
+    assert max(len(line) for line in out.split(b"\r\n")) <= 998
+    msg = read(out)
+    assert msg.get_content().strip() == "Hello Ann"
+    assert msg.get_param("format") == "flowed"
+    assert msg.get_param("x-long") == long_value

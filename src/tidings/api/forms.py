@@ -16,10 +16,14 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
+from tidings.compose.limits import human_size
 from tidings.core.model import Upload
 from tidings.errors import BadRequest, TooLarge
 
 MAX_FIELDS = 20_000
+_ENVELOPE = 1024 * 1024
+#: How Starlette's MultiPartParser words a text field over ``max_part_size``.
+_PART_TOO_LARGE = "Part exceeded maximum size"
 _MAX_INT64 = 2**63 - 1
 _AS_QP = bytes.maketrans(b"+%", b" =")
 
@@ -101,22 +105,33 @@ async def read_form(request: Request, *, max_bytes: int) -> Fields:
     return fields
 
 
+def _too_large(max_bytes: int) -> TooLarge:
+    return TooLarge(f"Request body is larger than the {human_size(max_bytes)} limit")
+
+
 async def _read_form(request: Request, *, max_bytes: int) -> Fields:
+    # A body may be this much larger than the content limit (field names, part headers,
+    # %-escapes); the content itself is measured by the caller, for both encodings alike.
+    body_limit = max_bytes + _ENVELOPE
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes + 1024 * 1024:
-        raise TooLarge(f"Request body is larger than the {max_bytes // (1024 * 1024)} MB limit")
+    if length and length.isdigit() and int(length) > body_limit:
+        raise _too_large(max_bytes)
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded" or not ctype:
         body = await request.body()
-        if len(body) > max_bytes + 1024 * 1024:
-            raise TooLarge(f"Request body is larger than the {max_bytes // (1024 * 1024)} MB limit")
+        if len(body) > body_limit:
+            raise _too_large(max_bytes)
         return parse_urlencoded(body)
     if ctype == "multipart/form-data":
         try:
+            # A text field may be as large as an urlencoded body, so that both encodings
+            # get the same answer; one larger (a body sent without Content-Length) is a 413.
             form = await request.form(
-                max_files=MAX_FIELDS, max_fields=MAX_FIELDS, max_part_size=max_bytes
+                max_files=MAX_FIELDS, max_fields=MAX_FIELDS, max_part_size=body_limit
             )
         except MultiPartException as exc:
+            if exc.message.startswith(_PART_TOO_LARGE):
+                raise _too_large(max_bytes) from None
             raise BadRequest(f"Malformed multipart body: {exc.message}") from None
         out: Fields = []
         for name, value in form.multi_items():

@@ -27,11 +27,26 @@ _SIMPLE = re.compile(r"[^\"<>()]*")
 # One address with a plain display name (``Jane Doe <j@x.org>``, the usual From): no quotes,
 # comments, commas or other specials, so the parser would return the same pair.
 _WORD = r"[^\s\"<>()\[\],;:\\@]+"
+_ODD_BLANKS = re.compile(r"[ \t\r\n]{2,}|[\t\r\n]")
 _NAMED = re.compile(rf" *((?:{_WORD}(?: {_WORD})*)?) *<({_WORD}@{_WORD})> *")
 
 
+def _display_name(raw: str) -> str:
+    """A display name decoded, with blanks as a reader of the header shows them: none around
+    it, one for each run (encoded words included: ``=?utf-8?q?Sender_?=`` is ``Sender``)."""
+    name = decode_words(raw.strip())
+    if _ODD_BLANKS.search(name):
+        name = _ODD_BLANKS.sub(" ", name)
+    return name.strip(" ")
+
+
 def is_valid_email(email: str) -> bool:
-    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
+    """A syntactically valid address of at most 254 octets (RFC 5321 §4.5.3.1.3)."""
+    if len(email) > 254 or (
+        not email.isascii() and len(email.encode("utf-8", "surrogatepass")) > 254
+    ):
+        return False
+    return _EMAIL.fullmatch(email) is not None
 
 
 def decode_words(name: str) -> str:
@@ -83,7 +98,7 @@ def checked(pairs: Iterable[tuple[str, str]]) -> tuple[Address, ...] | None:
             continue
         if not is_valid_email(email):
             return None
-        out.append(Address(decode_words(name.strip()), email))
+        out.append(Address(_display_name(name), email))
     return tuple(out)
 
 

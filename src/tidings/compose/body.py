@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tidings.compose.headers import CRLF, param
+from tidings.compose.mediatype import for_file, is_message
 from tidings.core.model import Attachment
 
 __all__ = ["Part", "encode_text", "file_part", "multipart", "serialize", "text_part"]
@@ -95,16 +96,24 @@ def text_part(subtype: str, text: str) -> Part:
 
 
 def file_part(att: Attachment) -> Part:
-    """An attachment or inline file; inline ones get ``Content-ID: <filename>``."""
+    """An attachment or inline file; inline ones get ``Content-ID: <filename>``.
+
+    Files are base64, except ``message/*`` ones, which may only be 7bit (``mediatype``
+    has made sure they can be: ASCII, CRLF, lines within 998 octets).
+    """
     disposition = "inline" if att.inline else "attachment"
+    ctype, data = att.content_type, att.data
+    if ctype[:10].lower() == "multipart/" or is_message(ctype):
+        ctype, data = for_file(ctype, att.filename, data)  # as convert does: never a broken part
+    seven_bit = is_message(ctype)
     headers = (
-        f"Content-Type: {att.content_type};{CRLF} {param('name', att.filename)}{CRLF}"
+        f"Content-Type: {ctype};{CRLF} {param('name', att.filename)}{CRLF}"
         f"Content-Disposition: {disposition};{CRLF} {param('filename', att.filename)}{CRLF}"
-        f"Content-Transfer-Encoding: base64{CRLF}"
+        f"Content-Transfer-Encoding: {'7bit' if seven_bit else 'base64'}{CRLF}"
     )
     if att.inline:
         headers += f"Content-ID: <{att.filename}>{CRLF}"
-    return Part(headers, _base64(att.data))
+    return Part(headers, data if seven_bit else _base64(data))
 
 
 def multipart(subtype: str, children: Sequence[Part]) -> Part:

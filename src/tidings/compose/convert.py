@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-import mimetypes
 import re
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from tidings.compose import mediatype
 from tidings.compose.addresses import parse_addresses
+from tidings.compose.headers import MAX_NAME
 from tidings.core.model import Address, Attachment, Upload
 from tidings.core.tags import clean_tag
 from tidings.errors import BadRequest
@@ -49,6 +50,8 @@ Converter = Callable[[str, Value], Any]
 Combiner = Callable[[Any, Any], Any]
 
 MAX_TAG_LENGTH = 128
+#: An inline file's name is its Content-ID: ``Content-ID: <name>`` fits one line.
+MAX_CONTENT_ID = 998 - len("Content-ID: <>")
 
 _TRUE = frozenset({"yes", "true", "1"})
 _FALSE = frozenset({"no", "false", "0"})
@@ -163,6 +166,10 @@ def header(name: str, value: Value) -> tuple[str, str]:
     field = name[2:]
     if not _HEADER_NAME.fullmatch(field):
         raise BadRequest(f"{name!r} is not a valid header name.")
+    if len(field) > MAX_NAME:
+        raise BadRequest(
+            f"{name[:40]!r}... is not a valid header name: over {MAX_NAME} characters."
+        )
     body = text(name, value).strip()
     if "\r" in body or "\n" in body or "\0" in body:
         raise BadRequest(f"{name} parameter must not contain line breaks.")
@@ -207,13 +214,15 @@ def attachment(*, inline: bool) -> Converter:
     def convert(name: str, value: Value) -> Attachment:
         if isinstance(value, Upload):
             filename = _filename(value.filename, default)
-            data = value.data
-            ctype = (value.content_type or "").strip()
+            ctype, data = mediatype.for_file(value.content_type, filename, value.data)
         else:
             # A plain string where a file was expected: its text is the content.
             filename, data, ctype = default, value.encode("utf-8"), "text/plain"
-        if "/" not in ctype or not ctype.isprintable():
-            ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        if inline and len(filename.encode("utf-8", "surrogatepass")) > MAX_CONTENT_ID:
+            raise BadRequest(
+                f"inline file name {filename[:40]!r}... is too long: it becomes the part's "
+                f"Content-ID, which holds at most {MAX_CONTENT_ID} octets."
+            )
         return Attachment(filename=filename, content_type=ctype, data=data, inline=inline)
 
     return convert

@@ -7,11 +7,14 @@ them (a batch send) each copy gets its own Message-ID, headers and ``v:`` values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tidings.compose.variables import by_address, substitute, values_for
-from tidings.core.ids import strip_brackets
+from tidings.compose.headers import shown_addresses
+from tidings.compose.variables import by_address, has_placeholders, substitute, values_for
+from tidings.core.ids import is_message_id, strip_brackets
 from tidings.core.model import Address, Composed, RecipientCopy, SendRequest
+from tidings.errors import BadRequest
 
 __all__ = ["finish", "recipient_copies"]
 
@@ -28,6 +31,8 @@ def recipient_copies(
 
     ``own_to``: a batch copy's To is only its recipient. ``fallback_id``: the Message-ID of
     a batch copy whose ``h:Message-Id`` substitutes to nothing (its variable is missing).
+    A Message-ID that substitutes to something that is not a msg-id is a ``BadRequest``.
+    From and To are shown as the personalized message carries them (``shown_addresses``).
     """
     if req.recipient_variables is None:
         return tuple(
@@ -35,6 +40,7 @@ def recipient_copies(
             for a in recipients
         )
     table = by_address(req.recipient_variables)
+    per_copy_id = has_placeholders(headers["message-id"])
     copies: list[RecipientCopy] = []
     for addr in recipients:
         values = values_for(table, addr.email)
@@ -42,16 +48,29 @@ def recipient_copies(
         def sub(text: str, email: str = addr.email, values: dict[str, Any] = values) -> str:
             return substitute(text, email, values)
 
-        message_id = strip_brackets(sub(headers["message-id"])) or fallback_id
+        message_id = headers["message-id"]
+        if per_copy_id:
+            message_id = strip_brackets(sub(message_id)) or fallback_id
+            if not is_message_id(message_id):
+                raise BadRequest(
+                    f"Message-ID {message_id[:128]!r} of {addr.email} (after substituting "
+                    "recipient-variables) is not a valid Message-ID: use <left-part@domain>."
+                )
         own = {
-            "from": sub(headers["from"]),
-            "to": addr.formatted if own_to else sub(headers["to"]),
+            "from": _addresses(headers["from"], sub),
+            "to": addr.formatted if own_to else _addresses(headers["to"], sub),
             "subject": sub(headers["subject"]),
             "message-id": message_id,
         }
         variables = {k: sub(v) for k, v in req.variables.items()}
         copies.append(RecipientCopy(addr.email, message_id, own, variables, values))
     return tuple(copies)
+
+
+def _addresses(template: str, sub: Callable[[str], str]) -> str:
+    """An address header of one copy: re-read only when substitution changed it."""
+    value = sub(template)
+    return template if value == template else shown_addresses(value)
 
 
 def finish(

@@ -20,6 +20,7 @@ from tidings.compose.headers import (
     encode_header,
     given_message_id,
     mailgun_headers,
+    shown_addresses,
     unstructured,
 )
 from tidings.compose.limits import check_size
@@ -37,6 +38,11 @@ _REPLACING = frozenset({"from", "to", "cc", "subject", "date"})
 _DROPPED = frozenset(
     {"message-id", "mime-version", "content-type", "content-transfer-encoding", "bcc"}
 )
+
+
+def _shown(key: str, value: str) -> str:
+    """An ``h:`` value as the event shows it: From and To as the addresses written."""
+    return shown_addresses(value) if key in ("from", "to") else value
 
 
 def _headers(req: SendRequest, message_id: str, now: float) -> tuple[str, dict[str, str]]:
@@ -62,12 +68,12 @@ def _headers(req: SendRequest, message_id: str, now: float) -> tuple[str, dict[s
             name, value = replacing.pop(key)
             line = encode_header(name, value)
             if key in event:
-                event[key] = value
+                event[key] = _shown(key, value)
         lines.append(line)
     for key, (name, value) in replacing.items():  # e.g. h:Cc or h:Subject with none of ours
         lines.append(encode_header(name, value))
         if key in event:
-            event[key] = value
+            event[key] = _shown(key, value)
     lines.append(f"Message-ID: <{message_id}>{CRLF}MIME-Version: 1.0{CRLF}")
     for name, value in req.headers:
         if name.lower() not in _REPLACING and name.lower() not in _DROPPED:

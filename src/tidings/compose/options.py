@@ -16,6 +16,8 @@ from tidings.compose import convert as c
 from tidings.compose.addresses import unique
 from tidings.compose.limits import MAX_TAGS, OPTIONS_LIMIT, PAST_GRACE_SECONDS, check_size
 from tidings.compose.upload import check_mime
+from tidings.compose.variables import has_placeholders
+from tidings.core import ids
 from tidings.core.model import SendRequest, Upload
 from tidings.errors import BadRequest
 
@@ -60,8 +62,8 @@ PREFIXES: dict[str, _Spec] = {
 
 _ADDRESS_FIELDS = ("sender", "to", "cc", "bcc")
 _BODY_FIELDS = ("text", "html", "amp_html", "template")
-#: How much of an unknown template's name an error message repeats.
-_SHOWN_NAME = 128
+#: How much of a refused value (a template name, a Message-ID) an error message repeats.
+_SHOWN = 128
 
 
 def _length(value: c.Value) -> int:
@@ -117,11 +119,32 @@ def _check_template(got: dict[str, Any]) -> None:
     """
     name = got.get("template")
     if name:
-        shown = name if len(name) <= _SHOWN_NAME else name[:_SHOWN_NAME] + "..."
+        shown = name if len(name) <= _SHOWN else name[:_SHOWN] + "..."
         raise BadRequest(
             f"template '{shown}' not found: this server stores no templates;"
             " send 'text', 'html' or 'amp-html' instead"
         )
+
+
+def _check_message_id(got: dict[str, Any]) -> None:
+    """The ``h:Message-Id`` in use (the last one not empty) must be an RFC 5322 msg-id.
+
+    In a batch send one holding ``%recipient...%`` is checked per recipient once
+    substituted (``copies``), as Ghost sends ``<%recipient.message_id%>``.
+    """
+    for name, value in reversed(got.get("headers", ())):
+        mid = ids.strip_brackets(value) if name.lower() == "message-id" else ""
+        if not mid:
+            continue
+        if got.get("recipient_variables") is not None and has_placeholders(mid):
+            return
+        if not ids.is_message_id(mid):
+            shown = value if len(value) <= _SHOWN else value[:_SHOWN] + "..."
+            raise BadRequest(
+                f"h:Message-Id parameter is not a valid Message-ID: {shown!r}. "
+                "Use <left-part@domain> as RFC 5322 section 3.6.4 defines it."
+            )
+        return
 
 
 def _unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -171,6 +194,7 @@ def parse_send_form(
         if attr in got:
             got[attr] = unique(got[attr])
     _check_required(got, mime=mime)
+    _check_message_id(got)
     envelope = unique((*got.get("to", ()), *got.get("cc", ()), *got.get("bcc", ())))
     if len(envelope) > max_recipients:
         raise BadRequest(f"Too many recipients: the limit is {max_recipients}.")

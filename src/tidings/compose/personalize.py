@@ -1,20 +1,19 @@
 """The bytes one recipient of a batch send gets: the stored template, substituted.
 
-To, Subject and Message-ID come from the copy (already substituted); X-Mailgun-Variables
-is rewritten from the copy's variables (substituting inside JSON could break its quoting);
-other top-level headers and every text part that is not an attachment (decoded from
-base64 or quoted-printable first, then encoded again) have ``%recipient%`` and
-``%recipient.KEY%`` replaced. Everything else stays byte for byte. A copy of a send
-without recipient-variables gets the stored bytes unchanged.
+To, Subject, Message-ID and a From with placeholders come from the copy (already
+substituted); X-Mailgun-Variables is rewritten from the copy's variables (substituting
+inside JSON could break its quoting); other top-level headers and every text part that is
+not an attachment (decoded from base64 or quoted-printable first, then encoded again) have
+``%recipient%`` and ``%recipient.KEY%`` replaced. Everything else stays byte for byte. A
+copy of a send without recipient-variables gets the stored bytes unchanged.
 """
 
 from __future__ import annotations
 
 import binascii
-import json
 
 from tidings.compose.body import encode_text
-from tidings.compose.headers import CRLF, encode_header, unstructured
+from tidings.compose.headers import CRLF, encode_header, param, variables_header
 from tidings.compose.rawmime import Entity, content_type, multipart_spans, split, value_of
 from tidings.compose.variables import MARKER, substitute
 from tidings.core.model import RecipientCopy
@@ -36,12 +35,13 @@ def _header(name: str, line: bytes, copy: RecipientCopy) -> bytes:
     elif key == "message-id":
         new = f"{name}: <{copy.message_id}>{CRLF}"
     elif key == "x-mailgun-variables":
-        new = unstructured(name, json.dumps(copy.variables))
+        new = variables_header(copy.variables)
     elif _MARKER_BYTES in line or b"=?" in line:
         value = value_of(line)
         if MARKER not in value:
             return line
-        new = encode_header(name, _sub(value, copy))
+        # From as the copy's events show it (substituted from the same template).
+        new = encode_header(name, copy.headers["from"] if key == "from" else _sub(value, copy))
     else:
         return line
     return new.encode("utf-8")
@@ -69,7 +69,8 @@ def _text(part: Entity, kind: str, params: dict[str, str], copy: RecipientCopy) 
     except (LookupError, UnicodeDecodeError):
         text = payload.decode("utf-8", errors="replace")
     new_cte, body = encode_text(_sub(text, copy))
-    others = "".join(f'; {k}="{v}"' for k, v in params.items() if k != "charset")
+    # One parameter a line, escaped and split as ``param`` does: within 998 octets.
+    others = "".join(f";{CRLF} {param(k, v)}" for k, v in params.items() if k != "charset")
     head = [
         line
         for name, line in part.headers

@@ -8,6 +8,7 @@ Envelope recipients are the form's ``to`` values, never the message's To.
 
 from __future__ import annotations
 
+import binascii
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -22,14 +23,17 @@ from tidings.compose.headers import (
     mailgun_headers,
 )
 from tidings.compose.limits import check_size
-from tidings.compose.rawmime import Entity, content_type, invalid, split
+from tidings.compose.rawmime import Entity, content_type, invalid, multipart_spans, split
 from tidings.core import ids
 from tidings.core.model import Composed, SendRequest
+from tidings.errors import BadRequest
 
 __all__ = ["check_mime", "compose_mime"]
 
 #: ``h:`` headers that are not copied into an uploaded message (see ``compose.mime``).
 _DROPPED = frozenset({"mime-version", "content-type", "content-transfer-encoding", "bcc"})
+#: Multipart nesting followed when listing attachments (a hostile upload may nest deeper).
+_MAX_DEPTH = 32
 
 
 def _parse(data: bytes) -> tuple[Entity, str]:
@@ -58,22 +62,54 @@ def check_mime(data: bytes) -> None:
     _parse(data)
 
 
-def _attachments(mime: bytes, raw: Entity) -> list[dict[str, Any]]:
-    if not content_type(raw.get("content-type"))[0].startswith("multipart/"):
-        return []
-    msg = BytesParser(policy=policy.default).parsebytes(mime)
+def _attachments(raw: Entity) -> list[dict[str, Any]]:
+    """The files of a multipart message with ``Content-Disposition: attachment``."""
     out: list[dict[str, Any]] = []
-    for part in msg.walk():
-        if part.get_content_disposition() == "attachment":
-            payload = part.get_payload(decode=True)
-            out.append(
-                {
-                    "filename": part.get_filename() or "",
-                    "content-type": part.get_content_type(),
-                    "size": len(payload) if isinstance(payload, bytes) else 0,
-                }
-            )
+    if content_type(raw.get("content-type"))[0].startswith("multipart/"):
+        _files(raw, out, depth=0)
     return out
+
+
+def _files(entity: Entity, out: list[dict[str, Any]], *, depth: int) -> None:
+    """Walk the multipart tree at the byte level. A ``message/rfc822`` part is one file:
+    the attachments of a forwarded message are not this message's."""
+    kind, params = content_type(entity.get("content-type"))
+    if kind.startswith("multipart/"):
+        boundary = params.get("boundary")
+        if not boundary or depth >= _MAX_DEPTH:
+            return
+        for start, end in multipart_spans(entity.body, boundary):
+            try:
+                part = split(entity.body[start:end], normalize=False)
+            except BadRequest:  # not a body part: nothing to report
+                continue
+            _files(part, out, depth=depth + 1)
+        return
+    disposition = entity.get("content-disposition") or ""
+    if disposition.split(";", 1)[0].strip().lower() != "attachment":
+        return
+    # The standard parser reads the names (RFC 2231, RFC 2047) from the part's header alone.
+    head = BytesParser(policy=policy.default).parsebytes(entity.head() + b"\r\n")
+    out.append(
+        {
+            "filename": head.get_filename() or "",
+            "content-type": head.get_content_type(),
+            "size": _decoded_size(entity),
+        }
+    )
+
+
+def _decoded_size(part: Entity) -> int:
+    """The size of a part's content once its transfer encoding is undone."""
+    cte = (part.get("content-transfer-encoding") or "").strip().lower()
+    try:
+        if cte == "base64":
+            return len(binascii.a2b_base64(part.body))
+        if cte == "quoted-printable":
+            return len(binascii.a2b_qp(part.body))
+    except (binascii.Error, ValueError):
+        pass
+    return len(part.body)
 
 
 def _rewrite_head(raw: Entity, req: SendRequest, message_id: str, now: float) -> bytes:
@@ -119,7 +155,7 @@ def compose_mime(
         mime,
         headers,
         envelope_sender=envelope_sender,
-        attachments=_attachments(mime, raw),
+        attachments=_attachments(raw),
         own_to=False,
         fallback_id=generated,
     )

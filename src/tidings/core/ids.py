@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import re
 import secrets
 import time
 
@@ -34,6 +35,20 @@ def message_id(domain: str) -> str:
     """A new Message-ID without angle brackets: ``YYYYMMDDhhmmss.<16 hex>@<domain>``."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(clock.now()))
     return f"{stamp}.{_fast.getrandbits(64):016x}@{domain}"
+
+
+# RFC 5322 §3.6.4 msg-id without its brackets: dot-atom-text "@" (dot-atom-text or
+# no-fold-literal); the obsolete forms (quoted local parts, comments, folding) are not taken.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+_MSG_ID = re.compile(rf"{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\])")
+#: Longest bracketless Message-ID: ``Message-ID: <id>`` must fit one line (998 octets).
+MAX_MESSAGE_ID = 998 - len("Message-ID: <>")
+
+
+def is_message_id(mid: str) -> bool:
+    """Whether bracketless ``mid`` is an RFC 5322 msg-id that fits on one header line."""
+    return len(mid) <= MAX_MESSAGE_ID and _MSG_ID.fullmatch(mid) is not None
 
 
 def strip_brackets(mid: str) -> str:

@@ -48,11 +48,10 @@ async def send(request: Request, domain_name: str, svc: Services, *, mime: bool)
         max_schedule_days=s.max_schedule_days,
         now=now,
     )
-    if mime:
-        composed = compose_mime(req, domain=domain.name, now=now)
-    else:
-        # The limit holds for the message as sent: encoded bodies and attachments included.
-        composed = compose(req, domain=domain.name, now=now, max_message_bytes=s.max_message_bytes)
+    # The limit holds for the message as sent (Mailgun's "maximum message size"): encoded
+    # bodies and attachments, and the headers we add to an uploaded message, included.
+    build = compose_mime if mime else compose
+    composed = build(req, domain=domain.name, now=now, max_message_bytes=s.max_message_bytes)
     await submit(
         composed,
         domain=domain,
