@@ -120,7 +120,7 @@ def _page(body: object) -> Page:
         stop=None if body["e"] is None else _int(body["e"], "range"),
         limit=limit,
         filters=_filters(body["f"]),
-        cursor=None if body["c"] is None else _cursor(body["c"]),
+        cursor=None if body["c"] is None else parse_cursor(body["c"]),
         backward=_bool(body["b"], "direction"),
         inclusive=_bool(body.get("i", False), "cursor"),
     )
@@ -141,7 +141,9 @@ def _int(value: object, what: str) -> int:
     return value
 
 
-def _cursor(value: object) -> tuple[int, str]:
+def parse_cursor(value: object) -> tuple[int, str]:
+    """A decoded cursor ``[ts_us, id]`` (events' and captured messages' alike); ``ValueError``
+    for anything ``encode`` would not have written."""
     if not isinstance(value, list) or len(value) != 2:
         raise _Invalid("bad cursor")
     ts_us, event_id = value

@@ -18,6 +18,7 @@ from tidings.api.deps import PathDomain, Svc
 from tidings.api.forms import parse_count, refuse_nul
 from tidings.core import ids
 from tidings.errors import BadRequest, NotFound
+from tidings.events.paging import parse_cursor
 from tidings.store.tables import captured
 
 router = APIRouter()
@@ -54,20 +55,26 @@ def _query(request: Request) -> dict[str, object]:
 async def _page(request: Request, domain: PathDomain, svc: Svc, q: dict[str, object]) -> Response:
     c = captured.c
     limit = q.get("l")
-    cursor = q.get("c")
-    backward = bool(q.get("b"))
-    if not isinstance(limit, int) or not 1 <= limit <= 300:
+    backward, inclusive = q.get("b", False), q.get("i", False)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 300:
         raise BadRequest("Invalid page token: bad limit")
+    if not isinstance(backward, bool) or not isinstance(inclusive, bool):
+        raise BadRequest("Invalid page token: bad direction")
+    try:
+        cursor = None if q.get("c") is None else parse_cursor(q["c"])
+    except ValueError:
+        raise BadRequest("Invalid page token: bad cursor") from None
     conds: list[ColumnElement[bool]] = [c.domain_id == domain.id]
     if isinstance(q.get("r"), str):
         conds.append(func.lower(c.recipient) == q["r"])  # stored as the sender wrote it
-    if isinstance(q.get("m"), str):
-        conds.append(c.message_id == q["m"])
+    if isinstance(mid := q.get("m"), str):
+        conds.append(func.lower(c.message_id) == mid.lower())
     if cursor is not None:
-        if not (isinstance(cursor, list) and len(cursor) == 2 and isinstance(cursor[0], int)):
-            raise BadRequest("Invalid page token: bad cursor")
-        pos, cur = tuple_(c.received_us, c.id), tuple_(cursor[0], str(cursor[1]))
-        conds.append(pos > cur if backward else pos < cur)
+        pos, cur = tuple_(c.received_us, c.id), tuple_(*cursor)
+        if backward:
+            conds.append(pos >= cur if inclusive else pos > cur)
+        else:
+            conds.append(pos <= cur if inclusive else pos < cur)
     order = (c.received_us.asc(), c.id.asc()) if backward else (c.received_us.desc(), c.id.desc())
     stmt = (
         select(c.id, c.message_id, c.recipient, c.subject, c.received_us)
@@ -90,13 +97,23 @@ async def _page(request: Request, domain: PathDomain, svc: Svc, q: dict[str, obj
         for r in rows
     ]
     base = f"{svc.settings.base_url}/v3/{domain.name}/capture/page"
-    first_pos = [rows[0].received_us, rows[0].id] if rows else cursor
-    last_pos = [rows[-1].received_us, rows[-1].id] if rows else cursor
+    plain = {k: v for k, v in q.items() if k != "i"}
+    if rows:
+        next_q = {**plain, "c": [rows[-1].received_us, rows[-1].id], "b": False}
+        prev_q = {**plain, "c": [rows[0].received_us, rows[0].id], "b": True}
+    else:
+        # An empty page keeps its place: the link that goes on the way it read repeats it
+        # (a poller sees what arrives later), the one that turns round includes the cursor's
+        # own message, which this read passed over; no walk skips one.
+        here = None if cursor is None else list(cursor)
+        again = {**q, "c": here}
+        turn = {**plain, "c": here, "b": not backward, **({"i": True} if here else {})}
+        next_q, prev_q = (turn, again) if backward else (again, turn)
     paging = {
-        "first": f"{base}/{_token({**q, 'c': None, 'b': False})}",
-        "last": f"{base}/{_token({**q, 'c': None, 'b': True})}",
-        "next": f"{base}/{_token({**q, 'c': last_pos, 'b': False})}",
-        "previous": f"{base}/{_token({**q, 'c': first_pos, 'b': True})}",
+        "first": f"{base}/{_token({**plain, 'c': None, 'b': False})}",
+        "last": f"{base}/{_token({**plain, 'c': None, 'b': True})}",
+        "next": f"{base}/{_token(next_q)}",
+        "previous": f"{base}/{_token(prev_q)}",
     }
     return JSONResponse({"items": items, "paging": paging})
 
