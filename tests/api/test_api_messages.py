@@ -165,6 +165,15 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"from": "Evil Bcc: e@x.org <a@z.org>"}, 400, "'from' parameter is not a valid address"),
     ({"text": None, "html": None}, 400, "Need at least one of 'text', 'html'"),
     ({"recipient-variables": "{not json"}, 400, "recipient-variables"),
+    (
+        {
+            "to": "a@example.org",
+            "subject": "%recipient.s%",
+            "recipient-variables": '{"a@example.org": {"s": "x\\u0000y"}}',
+        },
+        400,
+        "recipient-variables parameter must not contain NUL characters",
+    ),
     ({"o:deliverytime": "Mon, 01 Jan 2001 00:00:00 GMT"}, 400, "o:deliverytime"),
     ({"o:deliverytime": "Mon, 01 Jan 2099 00:00:00 GMT"}, 400, "o:deliverytime"),
     ({"o:deliverytime": "yesterday-ish"}, 400, "o:deliverytime"),

@@ -198,7 +198,21 @@ def recipient_variables(name: str, value: Value) -> dict[str, dict[str, Any]] | 
             f"{name} parameter must be a JSON object mapping each recipient address "
             "to an object of variables"
         )
+    if "\\u0000" in raw and _holds_nul(parsed):
+        # NUL means nothing in mail, and PostgreSQL text cannot store it (the raw form
+        # field is checked in ``api.forms``; an escape in the JSON gets past that).
+        raise BadRequest(f"{name} parameter must not contain NUL characters")
     return parsed
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _filename(raw: str | None, default: str) -> str:
