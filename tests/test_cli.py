@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -297,3 +298,55 @@ def test_serve_refuses_a_bad_process_count(tmp_path: Path, workers: str) -> None
     r = run(tmp_path, "serve", "--workers", workers)
     assert r.returncode == 2, r.stderr
     assert "bad setting TIDINGS_HTTP_WORKERS" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_worker_process_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM lets a role-worker process finish the deliveries in hand (it had killed it at
+    once, leaving them leased for the whole lease)."""
+    assert run(tmp_path, "migrate").returncode == 0
+    proc = subprocess.Popen(
+        [*TIDINGS, "serve", "--role", "worker"],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "tidings delivering (role worker" in proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopping: finishing the deliveries in hand" in err
+
+
+def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    """SIGKILL on the supervisor leaves no orphaned server holding the port."""
+    proc, port, _ = _serve_two_processes(tmp_path, "orphans.example.org")
+    children: list[int] = []
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}")
+        children = _children(proc.pid)
+        assert len(children) == 2
+        proc.kill()
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 30
+        while alive := [c for c in children if _running(c)]:
+            assert time.monotonic() < deadline, f"orphaned servers still running: {alive}"
+            time.sleep(0.1)
+    finally:
+        for child in children:
+            if _running(child):
+                os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -73,7 +73,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             [sys.executable, "-m", "tidings", "migrate"], check=True, stdout=subprocess.DEVNULL
         )
     if role == "worker":
-        from tidings.runtime import Runtime, freeze_heap, tune_process, wait_forever
+        from tidings.runtime import (
+            Runtime,
+            freeze_heap,
+            stop_signals,
+            tune_process,
+            until_signalled,
+        )
 
         tune_process()
         runtime = Runtime(settings, role)
@@ -81,7 +87,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         async def work() -> None:
             async with runtime:
-                await wait_forever()
+                stop = stop_signals()
+                print(
+                    f"tidings delivering (role worker, {settings.delivery_mode.value})", flush=True
+                )
+                await until_signalled(stop)
 
         asyncio.run(work())
         return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -194,5 +195,17 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-async def wait_forever() -> None:
-    await asyncio.Event().wait()
+def stop_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: a process without uvicorn (role ``worker``) then
+    stops as uvicorn's do, finishing the deliveries in hand instead of leaving them leased
+    until their lease runs out."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def until_signalled(stop: asyncio.Event) -> None:
+    await stop.wait()
+    log.info("stopping: finishing the deliveries in hand")

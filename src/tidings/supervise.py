@@ -17,12 +17,14 @@ Usage (internal): ``python -m tidings.supervise HOST PORT N``; the environment i
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 FD_ENV = "TIDINGS_INHERITED_FD"
 """Tells a child ``tidings serve`` to serve the inherited socket with this descriptor."""
@@ -73,7 +75,12 @@ class Supervisor:
     def _start_child(self, i: int) -> subprocess.Popen[bytes]:
         fd = self.socks[i].fileno()
         env = {**os.environ, FD_ENV: str(fd), "TIDINGS_HTTP_WORKERS": "1"}
-        return subprocess.Popen([sys.executable, "-m", "tidings", "serve"], env=env, pass_fds=(fd,))
+        return subprocess.Popen(
+            [sys.executable, "-m", "tidings", "serve"],
+            env=env,
+            pass_fds=(fd,),
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self.stopping = signum
@@ -110,6 +117,24 @@ class Supervisor:
         for sock in set(self.socks):
             sock.close()
         return 0
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """For a child's ``preexec_fn``: the kernel sends it SIGTERM when this process dies, even
+    by SIGKILL, so no orphaned server keeps the port (Linux; elsewhere nothing is done)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arrange() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+
+    return arrange
 
 
 def main(argv: list[str]) -> int:
