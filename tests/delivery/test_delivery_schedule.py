@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from email.utils import formatdate
 
 import httpx
@@ -169,3 +170,49 @@ async def test_a_raising_transport_is_retried_on_the_schedule_then_fails(
     )
     assert last["delivery-status"]["attempt-no"] == len(DELIVERY_RETRIES) + 1
     assert broken.calls == len(DELIVERY_RETRIES) + 1
+
+
+class StallingTransport:
+    """Its first send outlives the delivery's lease (as a process stalled mid-send would)."""
+
+    sending_ip = "127.0.0.1"
+
+    def __init__(self, clock_shift: list[float], stall: float) -> None:
+        self.clock_shift = clock_shift
+        self.stall = stall
+        self.calls = 0
+
+    async def send(self, envelope: Envelope, data: bytes) -> DeliveryOutcome:
+        self.calls += 1
+        if self.calls == 1:
+            self.clock_shift[0] += self.stall
+        return DeliveryOutcome(outcome=Outcome.DELIVERED, code=250, message="OK")
+
+
+async def test_an_outcome_after_the_lease_ran_out_is_left_to_the_next_attempt(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime, shifted_clock: list[float]
+) -> None:
+    """The row may be another worker's once the lease is over: the late holder records
+    nothing, and the delivery is made and recorded once, by the next lease."""
+    worker = runtime.worker
+    assert worker is not None
+    stalling = StallingTransport(shifted_clock, stall=worker.lease_us / 1_000_000 + 1)
+    worker.transport = stalling
+    r = await client.post(
+        f"/v3/{account.domain}/messages",
+        data={"from": "s@example.test", "to": "stall@example.org", "text": "x"},
+    )
+    mid = r.json()["id"][1:-1]
+    for _ in range(200):
+        if worker.outlived_leases:
+            break
+        await asyncio.sleep(0.01)
+    assert worker.outlived_leases == 1
+    worker.wake()
+    (dlv,) = await events_for(
+        client, account.domain, want=1, event="delivered", **{"message-id": mid}
+    )
+    assert dlv["delivery-status"]["attempt-no"] == 2
+    assert stalling.calls == 2
+    items = (await client.get(f"/v3/{account.domain}/events", params={"message-id": mid})).json()
+    assert sorted(e["event"] for e in items["items"]) == ["accepted", "delivered"]
