@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import BASE_URL, Account
+from tests.conftest import BASE_URL, Account, sending_key_client
 from tests.support.polling import events_for
 from tidings.runtime import Runtime
 from tidings.store.tables import deliveries, events, messages
@@ -492,3 +492,59 @@ async def test_event_from_matches_the_delivered_from(
         "alice@example.org": "Sender Alice <sender@example.test>",
         "carol@example.org": "Sender <sender@example.test>",  # was '"Sender " <...>'
     }
+
+
+async def test_resend_bad_input(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    r = await client.post(f"/v3/{account.domain}/messages", data=form(subject="Resend me"))
+    mid = r.json()["id"][1:-1]
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": mid}
+    )
+    url = acc["storage"]["url"]
+    before = await _counts(runtime)
+    for data, status, text in (
+        ({}, 400, "to parameter is missing"),
+        ({"to": " "}, 400, "to parameter is missing"),
+        ({"to": "not an address"}, 400, "to parameter is not a valid address"),
+    ):
+        bad = await client.post(url, data=data)
+        assert bad.status_code == status, (data, bad.text)
+        assert text in bad.json()["message"]
+    gone = await client.post(f"/v3/domains/{account.domain}/messages/nope", data={"to": "a@b.org"})
+    assert gone.status_code == 404 and gone.json() == {"message": "Message not found"}
+    unauthorised = await client.post(url, data={"to": "a@b.org"}, auth=("api", "key-wrong"))
+    assert unauthorised.status_code == 401
+    # nothing stored by any of them (events may grow: the first send's delivery goes on)
+    assert (await _counts(runtime))[:2] == before[:2]
+
+    batch = await client.post(
+        f"/v3/{account.domain}/messages",
+        data=form(to="x@example.org", **{"recipient-variables": '{"x@example.org": {}}'}),
+    )
+    bmid = batch.json()["id"][1:-1]
+    (bacc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": bmid}
+    )
+    refused = await client.post(bacc["storage"]["url"], data={"to": "a@b.org"})
+    assert refused.status_code == 400
+    assert refused.json() == {"message": "a batch send (recipient-variables) cannot be resent"}
+
+
+async def test_resend_with_a_sending_key(
+    runtime: Runtime, account: Account, client: httpx.AsyncClient
+) -> None:
+    r = await client.post(f"/v3/{account.domain}/messages", data=form(subject="Key"))
+    mid = r.json()["id"][1:-1]
+    (acc,) = await events_for(
+        client, account.domain, want=1, event="accepted", **{"message-id": mid}
+    )
+    sender = await sending_key_client(runtime, account.domain)
+    again = await sender.post(acc["storage"]["url"], data={"to": "again@example.org"})
+    assert again.status_code == 200, again.text
+    assert again.json() == {"id": f"<{mid}>", "message": "Queued. Thank you."}
+    items = await events_for(
+        client, account.domain, want=2, event="accepted", **{"message-id": mid}
+    )
+    assert sorted(e["recipient"] for e in items) == sorted([acc["recipient"], "again@example.org"])

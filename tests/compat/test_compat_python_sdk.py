@@ -10,7 +10,7 @@ import httpx
 from mailgun.client import Client
 from mailgun.config import RetryPolicy
 
-from tests.compat.helpers import Event, one
+from tests.compat.helpers import Event, captured_mime, has_each, one, wait_events
 from tests.support.live import LiveServer
 
 TO = "reader@example.net"
@@ -164,3 +164,26 @@ def test_smtp_credentials(server: LiveServer) -> None:
 
     r = client.domains_credentials.delete(domain=d)
     assert r.json() == {"message": "All domain credentials have been deleted", "count": 1}
+
+
+def test_resend_a_stored_message(server: LiveServer) -> None:
+    """``resend_message.create`` POSTs the form's ``to`` to the message's storage.url."""
+    client = sdk(server)
+    data = {"from": f"sdk@{server.domain}", "to": TO, "subject": "Once more", "text": "again"}
+    r = client.messages.create(data=data, domain=server.domain)
+    assert r.status_code == 200, r.text
+    message_id = r.json()["id"][1:-1]
+    accepted = one(sdk_events(client, server, message_id), "accepted", TO)
+    again = ["again1@example.net", "again2@example.net"]
+    r = client.resend_message.create(
+        data={"to": again}, domain=server.domain, storage_url=accepted["storage"]["url"]
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": f"<{message_id}>", "message": "Queued. Thank you."}
+    events = wait_events(
+        server, has_each({"accepted", "delivered"}, set(again)), **{"message-id": message_id}
+    )
+    for recipient in again:
+        e = one(events, "delivered", recipient)
+        assert e["message"]["headers"]["subject"] == "Once more"
+    assert b"again" in captured_mime(server, again[0], message_id)

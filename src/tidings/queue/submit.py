@@ -44,6 +44,8 @@ def message_meta(
         "method": method.value,
         "storage": {"url": storage_url(base_url, domain.name, key), "key": key},
         "scheduled-for": req.deliver_at,
+        # A batch's stored MIME keeps its %recipient.*% placeholders (filled in per copy).
+        **({"batch": True} if req.is_batch else {}),
         "options": {
             "dkim": req.dkim,
             "tracking": req.tracking,

@@ -18,13 +18,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings.api import errors
 from tidings.api.deps import Services, domain_for, secret_of
-from tidings.api.forms import read_form
+from tidings.api.forms import Fields, read_form
 from tidings.compose.mime import compose, compose_mime
 from tidings.compose.options import parse_send_form
 from tidings.core import clock, ids
 from tidings.core.vocab import Method
 from tidings.errors import TidingsError, Unauthorized
 from tidings.queue.submit import submit
+from tidings.store.repos.domains import Domain
 
 log = logging.getLogger("tidings.api")
 
@@ -37,8 +38,13 @@ async def send(request: Request, domain_name: str, svc: Services, *, mime: bool)
     if key is None:
         raise Unauthorized("unknown key")
     domain = await domain_for(domain_name, svc, key, sending=True)
+    fields = await read_form(request, max_bytes=svc.settings.max_message_bytes)
+    return await send_fields(fields, domain, svc, mime=mime)
+
+
+async def send_fields(fields: Fields, domain: Domain, svc: Services, *, mime: bool) -> str:
+    """Compose and store one send from its form ``fields``; the id to answer with."""
     s = svc.settings
-    fields = await read_form(request, max_bytes=s.max_message_bytes)
     now = clock.now()
     req = parse_send_form(
         fields,

@@ -8,12 +8,16 @@ from email.parser import BytesParser
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import and_, select
+from sqlalchemy import Row, and_, select
 from starlette.responses import JSONResponse, Response
 
-from tidings.api.deps import PathDomain, Svc
+from tidings.api.deps import PathDomain, SendingDomain, Svc
+from tidings.api.forms import read_form
+from tidings.api.routes.messages import send_fields
 from tidings.core import clock
-from tidings.errors import NotFound
+from tidings.core.model import Upload
+from tidings.errors import BadRequest, NotFound
+from tidings.store.repos.domains import Domain
 from tidings.store.tables import messages
 
 router = APIRouter()
@@ -61,8 +65,8 @@ def describe(mime: bytes, meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/v3/domains/{domain}/messages/{key}")
-async def stored_message(request: Request, domain: PathDomain, svc: Svc, key: str) -> Response:
+async def _stored(svc: Svc, domain: Domain, key: str) -> Row[Any, Any, Any]:
+    """The stored message ``key`` (MIME, meta), or 404 once it is gone or past its TTL."""
     m = messages.c
     async with svc.engine.connect() as conn:
         row = (
@@ -74,8 +78,37 @@ async def stored_message(request: Request, domain: PathDomain, svc: Svc, key: st
         ).first()
     if row is None or row.mime is None or row.expires_us < clock.now_us():
         raise NotFound("Message not found")
+    return row
+
+
+@router.get("/v3/domains/{domain}/messages/{key}")
+async def stored_message(request: Request, domain: PathDomain, svc: Svc, key: str) -> Response:
+    row = await _stored(svc, domain, key)
     accept = request.headers.get("accept", "")
     body = describe(row.mime, row.meta)
     if "message/rfc2822" in accept or "message/rfc822" in accept:
         body["body-mime"] = row.mime.decode("utf-8", "replace")
     return JSONResponse(body)
+
+
+@router.post("/v3/domains/{domain}/messages/{key}")
+async def resend(request: Request, domain: SendingDomain, svc: Svc, key: str) -> Response:
+    """Send the stored message again to the form's ``to`` (contract §2.3): the stored MIME
+    goes through the ``messages.mime`` path as it is, Message-ID included."""
+    fields = await read_form(request, max_bytes=_RESEND_FORM_BYTES)
+    recipients = [value for name, value in fields if name == "to" and isinstance(value, str)]
+    if not any(r.strip() for r in recipients):
+        raise BadRequest("to parameter is missing")
+    row = await _stored(svc, domain, key)
+    if row.meta.get("batch"):
+        # A batch's stored message still holds its %recipient.*% placeholders.
+        raise BadRequest("a batch send (recipient-variables) cannot be resent")
+    upload = Upload("message.mime", "message/rfc822", row.mime)
+    message_id = await send_fields(
+        [*(("to", r) for r in recipients), ("message", upload)], domain, svc, mime=True
+    )
+    return JSONResponse({"id": message_id, "message": "Queued. Thank you."})
+
+
+#: The resend form holds recipients only.
+_RESEND_FORM_BYTES = 1024 * 1024
