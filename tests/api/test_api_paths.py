@@ -50,3 +50,17 @@ async def test_a_500_is_answered_and_logged_once(
     assert r.json() == {"message": "Internal Server Error"}
     logged = [rec for rec in caplog.records if rec.exc_info]
     assert len(logged) == 1 and "500 GET /v3/broken-for-test" in logged[0].getMessage()
+
+
+async def test_sending_queues(client: httpx.AsyncClient, account: Account) -> None:
+    r = await client.get(f"/v3/domains/{account.domain}/sending_queues")
+    assert r.status_code == 200
+    enabled = {"is_disabled": False, "disabled": {"until": "", "reason": ""}}
+    assert r.json() == {"regular": enabled, "scheduled": enabled}
+    missing = await client.get("/v3/domains/nope.example.org/sending_queues")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "Domain not found: nope.example.org"}
+    anonymous = await client.get(
+        f"/v3/domains/{account.domain}/sending_queues", auth=("api", "key-wrong")
+    )
+    assert anonymous.status_code == 401

@@ -11,7 +11,7 @@ from tidings import __version__
 from tidings.api import errors
 from tidings.api.deps import Services
 from tidings.api.health import DatabaseCheck
-from tidings.api.routes import capture, credentials, domains, events, stored
+from tidings.api.routes import capture, credentials, domains, events, queues, stored
 
 
 def create_fastapi(services: Services) -> FastAPI:
@@ -46,6 +46,6 @@ def create_fastapi(services: Services) -> FastAPI:
             return JSONResponse({"status": "unavailable", "message": problem}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    for module in (events, capture, stored, domains, credentials):
+    for module in (events, capture, stored, queues, domains, credentials):
         app.include_router(module.router)
     return app
