@@ -64,3 +64,14 @@ async def test_sending_queues(client: httpx.AsyncClient, account: Account) -> No
         f"/v3/domains/{account.domain}/sending_queues", auth=("api", "key-wrong")
     )
     assert anonymous.status_code == 401
+
+
+async def test_405_names_every_method_of_the_path(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.patch(f"/v4/domains/{account.domain}")
+    assert r.status_code == 405
+    assert r.json() == {"message": "Method Not Allowed"}
+    assert r.headers["allow"] == "DELETE, GET, PUT"
+    r = await client.patch(f"/v3/domains/{account.domain}/credentials/someone")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, PUT"

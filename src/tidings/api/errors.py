@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Match
 
 from tidings.errors import TidingsError, Unauthorized
 
@@ -43,7 +44,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         # (mailgun-python's tests look for it): contract §1.1.
         return JSONResponse({"error": f"{request.url.path} not found"}, status_code=404)
     text = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"message": text}, status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
+    return JSONResponse({"message": text}, status_code=exc.status_code, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "POST", "PUT", "PATCH")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's).
+    Each method is tried against the routes as they match requests, so routers included
+    into the app are looked into as well."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
