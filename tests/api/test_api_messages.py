@@ -165,6 +165,18 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
     ({"from": "Evil Bcc: e@x.org <a@z.org>"}, 400, "'from' parameter is not a valid address"),
     ({"text": None, "html": None}, 400, "Need at least one of 'text', 'html'"),
     ({"recipient-variables": "{not json"}, 400, "recipient-variables"),
+    # the stdlib's address parser raised AttributeError on a group followed by junk
+    ({"from": "g:;<>"}, 400, "'from' parameter is not a valid address"),
+    ({"to": "g:;<>"}, 400, "to parameter is not a valid address"),
+    ({"recipient-variables": "[" * 1000}, 400, "recipient-variables parameter is not a valid JSON"),
+    (
+        {
+            "to": "a@example.org",
+            "recipient-variables": '{"a@example.org": {"k": ' + "[" * 40 + "]" * 40 + "}}",
+        },
+        400,
+        "recipient-variables parameter is nested too deeply",
+    ),
     (
         {
             "to": "a@example.org",
@@ -548,3 +560,39 @@ async def test_resend_with_a_sending_key(
         client, account.domain, want=2, event="accepted", **{"message-id": mid}
     )
     assert sorted(e["recipient"] for e in items) == sorted([acc["recipient"], "again@example.org"])
+
+
+async def test_stored_message_with_headers_the_parser_cannot_read(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    mime = (
+        b"From: a@example.org\r\nTo: env@example.org\r\nSubject: odd\r\n"
+        b'Message-ID: <[x]@y>\r\nSender: g:;<>\r\nResent-From: g:;"\r\n\r\nbody\r\n'
+    )
+    files = [("message", ("m.eml", mime, "message/rfc822"))]
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}, files=files
+    )
+    assert r.status_code == 200, r.text
+    (acc,) = await events_for(client, account.domain, want=1, event="accepted")
+    for accept in ("application/json", "message/rfc2822"):
+        got = await client.get(acc["storage"]["url"], headers={"Accept": accept})
+        assert got.status_code == 200, got.text
+        assert got.json()["Sender"] == "g:;<>"
+        assert got.json()["Subject"] == "odd"
+
+
+async def test_reply_to_group_with_junk_is_no_server_error(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    r = await client.post(f"/v3/{account.domain}/messages", data=form(**{"h:Reply-To": "g:;<>"}))
+    # an h: address header that does not parse is written as text, as before
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("path", ["/v3/{d}/capture/a%00b", "/v3/domains/{d}/messages/a%00b"])
+async def test_nul_in_a_path_is_404(client: httpx.AsyncClient, account: Account, path: str) -> None:
+    url = path.format(d=account.domain)
+    for r in (await client.get(url), await client.post(url, data={"to": "x@example.org"})):
+        assert r.status_code == 404, r.text
+        assert "message" in r.json()

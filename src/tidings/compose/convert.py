@@ -191,28 +191,39 @@ def recipient_variables(name: str, value: Value) -> dict[str, dict[str, Any]] | 
         return None
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested a thousand levels deep
         raise BadRequest(f"{name} parameter is not a valid JSON") from None
     if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
         raise BadRequest(
             f"{name} parameter must be a JSON object mapping each recipient address "
             "to an object of variables"
         )
-    if "\\u0000" in raw and _holds_nul(parsed):
-        # NUL means nothing in mail, and PostgreSQL text cannot store it (the raw form
-        # field is checked in ``api.forms``; an escape in the JSON gets past that).
-        raise BadRequest(f"{name} parameter must not contain NUL characters")
+    _check_values(name, parsed)
     return parsed
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+#: How deep recipient-variables may nest (Mailgun's are flat: address -> {key: value}).
+MAX_VARIABLES_DEPTH = 32
+
+
+def _check_values(name: str, parsed: dict[str, Any]) -> None:
+    """Refuse NUL anywhere in the variables (PostgreSQL text cannot hold it, and the raw form
+    field check in ``api.forms`` does not see a JSON escape) and nesting deeper than
+    :data:`MAX_VARIABLES_DEPTH` (rendering a value is recursive). Iterative: a hostile value
+    must not exhaust the stack here either."""
+    stack: list[tuple[Any, int]] = [(parsed, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_VARIABLES_DEPTH:
+            raise BadRequest(f"{name} parameter is nested too deeply")
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise BadRequest(f"{name} parameter must not contain NUL characters")
+        elif isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def _filename(raw: str | None, default: str) -> str:

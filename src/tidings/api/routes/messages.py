@@ -99,6 +99,10 @@ class SendPath:
         if scope["type"] != "http":
             await self.app(scope, receive, send_)
             return
+        if "\x00" in scope["path"]:
+            # No name or id of ours holds NUL, and PostgreSQL text cannot be compared with it.
+            await JSONResponse({"message": "Not Found"}, status_code=404)(scope, receive, send_)
+            return
         load = self.services.load
         load.in_flight += 1
         try:

@@ -37,6 +37,16 @@ def _body(msg: EmailMessage, subtype: str) -> str:
     return content if isinstance(content, str) else ""
 
 
+def _value(msg: EmailMessage, name: str, raw: str) -> str:
+    """A header's value as the parser reads it (RFC 2047 words decoded), or its unfolded raw
+    text when the parser cannot read it (``messages.mime`` stores what clients upload, and
+    Python's parser raises on some odd values, ``Message-ID: <[x]@y>`` among them)."""
+    try:
+        return str(msg.policy.header_fetch_parse(name, raw))
+    except Exception:  # the stdlib parser fails on odd input in many ways
+        return " ".join(raw.split())
+
+
 def _key(name: str) -> str:
     """Mailgun's spelling of a header name as a JSON key: ``Message-Id``, ``Mime-Version``."""
     return "-".join(word.capitalize() for word in name.split("-"))
@@ -46,8 +56,8 @@ def describe(mime: bytes, meta: dict[str, Any]) -> dict[str, Any]:
     """Mailgun's stored-message JSON."""
     msg = BytesParser(policy=policy.default).parsebytes(mime)
     assert isinstance(msg, EmailMessage)
-    headers = [[k, str(v)] for k, v in msg.items()]
-    out: dict[str, Any] = {_key(k): str(v) for k, v in msg.items() if k.lower() != "x-mailgun-tag"}
+    headers = [[k, _value(msg, k, v)] for k, v in msg.raw_items()]
+    out: dict[str, Any] = {_key(k): v for k, v in headers if k.lower() != "x-mailgun-tag"}
     out.update(
         {
             "X-Mailgun-Tag": ", ".join(meta.get("tags", [])),
