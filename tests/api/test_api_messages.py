@@ -596,3 +596,40 @@ async def test_nul_in_a_path_is_404(client: httpx.AsyncClient, account: Account,
     for r in (await client.get(url), await client.post(url, data={"to": "x@example.org"})):
         assert r.status_code == 404, r.text
         assert "message" in r.json()
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("<>", False),
+        ("<no at sign>", False),
+        ("<a b@c>", False),
+        ("<[x]@y>", True),
+        ("<k@x.org>", True),
+    ],
+)
+async def test_mime_upload_message_id_is_kept_or_replaced(
+    client: httpx.AsyncClient, account: Account, given: str, kept: bool
+) -> None:
+    """The answer's id, the events and the delivered message agree, also when the upload's
+    own Message-ID names nothing (``<>``) and is replaced."""
+    mime = (
+        f"From: a@example.org\r\nTo: env@example.org\r\nMessage-ID: {given}\r\n"
+        "Subject: s\r\n\r\nbody\r\n"
+    ).encode()
+    r = await client.post(
+        f"/v3/{account.domain}/messages.mime",
+        data={"to": "env@example.org"},
+        files=[("message", ("m.eml", mime, "message/rfc822"))],
+    )
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"][1:-1]
+    assert (mid == given[1:-1]) is kept
+    (dlv,) = await events_for(
+        client, account.domain, want=1, event="delivered", **{"message-id": mid}
+    )
+    assert dlv["message"]["headers"]["message-id"] == mid
+    listed = (await client.get(f"/v3/{account.domain}/capture")).json()["items"]
+    raw = (await client.get(f"/v3/{account.domain}/capture/{listed[0]['id']}")).content
+    ids_in_raw = [ln for ln in raw.split(b"\r\n") if ln.lower().startswith(b"message-id:")]
+    assert ids_in_raw == [f"Message-ID: <{mid}>".encode()]

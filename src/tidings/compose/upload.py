@@ -112,9 +112,25 @@ def _decoded_size(part: Entity) -> int:
     return len(part.body)
 
 
-def _rewrite_head(raw: Entity, req: SendRequest, message_id: str, now: float) -> bytes:
-    """The new header block (CRLF-terminated lines, no blank line)."""
+def _usable_id(mid: str) -> bool:
+    """Whether an uploaded Message-ID can be kept: mail programs write some that RFC 5322's
+    strict grammar refuses, and those are kept as they are, but an empty one (``<>``), one
+    without ``@`` or one with spaces or brackets names nothing and is replaced by ours."""
+    return (
+        "@" in mid
+        and len(mid) <= ids.MAX_MESSAGE_ID
+        and not any(c.isspace() or c in "<>" for c in mid)
+    )
+
+
+def _rewrite_head(
+    raw: Entity, req: SendRequest, message_id: str, now: float, *, replace_id: bool = False
+) -> bytes:
+    """The new header block (CRLF-terminated lines, no blank line); ``replace_id`` drops the
+    upload's own Message-ID for ours."""
     drop = {n.lower() for n, _ in req.headers if n.lower() not in _DROPPED} | {"bcc"}
+    if replace_id:
+        drop.add("message-id")
     if req.variables:
         drop.add("x-mailgun-variables")
     kept = [line for name, line in raw.headers if name.lower() not in drop]
@@ -136,10 +152,10 @@ def compose_mime(
     """The ``Composed`` record of a ``messages.mime`` send (``req.mime`` holds the upload)."""
     raw, envelope_sender = _parse(req.mime or b"")
     generated = ids.message_id(domain)
-    message_id = (
-        given_message_id(req) or ids.strip_brackets(raw.get("message-id") or "") or generated
-    )
-    head = _rewrite_head(raw, req, message_id, now)
+    uploaded = ids.strip_brackets(raw.get("message-id") or "")
+    usable = _usable_id(uploaded)
+    message_id = given_message_id(req) or (uploaded if usable else generated)
+    head = _rewrite_head(raw, req, message_id, now, replace_id=not usable)
     mime = head + b"\r\n" + raw.body
     if max_message_bytes is not None:
         check_size(len(mime), max_message_bytes)
