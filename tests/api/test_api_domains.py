@@ -332,3 +332,38 @@ async def test_list_sorted_by_name(
     bad = await client.get(f"/{version}/domains", params={"sort": "created"})
     assert bad.status_code == 400
     assert bad.json() == {"message": "'sort' must be one of name, name:asc, name:desc"}
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+async def test_smtp_password_sets_the_postmaster_credential(
+    runtime: Runtime, client: httpx.AsyncClient, version: str
+) -> None:
+    from tidings.domains.credentials import verify
+
+    short = await client.post(
+        f"/{version}/domains", data={"name": "pw.example.org", "smtp_password": "abc"}
+    )
+    assert short.status_code == 400
+    assert short.json() == {
+        "message": "Password is too short. It must be between 5 and 32 characters."
+    }
+    assert (await client.get(f"/{version}/domains/pw.example.org")).status_code == 404
+
+    made = await client.post(
+        f"/{version}/domains", data={"name": "pw.example.org", "smtp_password": "first-secret"}
+    )
+    assert made.status_code == 200, made.text
+    assert made.json()["domain"]["smtp_login"] == "postmaster@pw.example.org"
+    listed = (await client.get("/v3/domains/pw.example.org/credentials")).json()
+    assert [c["login"] for c in listed["items"]] == ["postmaster@pw.example.org"]
+    assert await verify(runtime.engine, "postmaster@pw.example.org", "first-secret")
+
+    changed = await client.put(
+        f"/{version}/domains/pw.example.org", data={"smtp_password": "second-secret"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert await verify(runtime.engine, "postmaster@pw.example.org", "second-secret")
+    assert not await verify(runtime.engine, "postmaster@pw.example.org", "first-secret")
+    long = await client.put(f"/{version}/domains/pw.example.org", data={"smtp_password": "x" * 33})
+    assert long.status_code == 400 and "too long" in long.json()["message"]
+    assert await verify(runtime.engine, "postmaster@pw.example.org", "second-secret")

@@ -16,10 +16,11 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tidings.errors import BadRequest
 from tidings.store.repos import credentials as repo
+from tidings.store.repos.domains import Domain
 
 #: scrypt cost: n = 2**14, r = 8, p = 1 takes 16 MB and some tens of milliseconds.
 LOG2_N, R, P = 14, 8, 1
@@ -107,3 +108,11 @@ def check_password(password: str | None) -> str:
     if len(password) > MAX_PASSWORD:
         raise BadRequest(f"Password is too long. {_PASSWORD_RANGE}")
     return password
+
+
+async def set_postmaster(conn: AsyncConnection, domain: Domain, password_hash: str) -> None:
+    """Give ``postmaster@<domain>`` (the domain's ``smtp_login``) this password, creating the
+    credential when it does not exist (``smtp_password`` on domain create and update)."""
+    login = f"postmaster@{domain.name}"
+    if not await repo.set_hash(conn, domain_id=domain.id, login=login, password_hash=password_hash):
+        await repo.insert_many(conn, domain_id=domain.id, hashes=[(login, password_hash)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,7 @@ from tidings.api.deps import AccountKey, Svc
 from tidings.api.forms import parse_count, read_form, refuse_nul
 from tidings.core.model import Upload
 from tidings.core.vocab import DomainState
+from tidings.domains import credentials as creds
 from tidings.domains import service
 from tidings.errors import BadRequest, NotFound
 from tidings.store.repos import domains as repo
@@ -134,10 +136,22 @@ async def create_domain(request: Request, svc: Svc, key: AccountKey) -> JSONResp
         if not service._LABEL.match(form["dkim_selector"].lower()):
             raise BadRequest("'dkim_selector' must be a single DNS label")
         opts["dkim_selector"] = form["dkim_selector"].lower()
+    postmaster = await _postmaster_hash(form)
     async with svc.engine.begin() as conn:
         domain = await service.add(conn, svc.settings, form["name"], opts)
+        if postmaster is not None:
+            await creds.set_postmaster(conn, domain, postmaster)
     body = {"message": "Domain DNS records have been created", **service.full(domain, svc.settings)}
     return JSONResponse(body)
+
+
+async def _postmaster_hash(form: dict[str, str]) -> str | None:
+    """The hash of ``smtp_password`` when the form sets one (checked as Mailgun checks SMTP
+    passwords: a 400 before anything is stored), else None."""
+    if "smtp_password" not in form:
+        return None
+    password = creds.check_password(form["smtp_password"])
+    return await asyncio.to_thread(creds.hash_password, password)
 
 
 @router.get("/v4/domains/{name}")
@@ -150,9 +164,13 @@ async def get_domain(svc: Svc, key: AccountKey, name: str) -> JSONResponse:
 @router.put("/v3/domains/{name}")
 async def update_domain(request: Request, svc: Svc, key: AccountKey, name: str) -> JSONResponse:
     domain = await _get(svc, name)
-    opts = _options(_fields(await read_form(request, max_bytes=1024 * 1024)))
+    form = _fields(await read_form(request, max_bytes=1024 * 1024))
+    opts = _options(form)
+    postmaster = await _postmaster_hash(form)
     async with svc.engine.begin() as conn:
         await repo.update_fields(conn, domain_id=domain.id, values=opts)
+        if postmaster is not None:
+            await creds.set_postmaster(conn, domain, postmaster)
         updated = await repo.get_by_id(conn, domain_id=domain.id)
     svc.forget_domain(domain.name)
     assert updated is not None
