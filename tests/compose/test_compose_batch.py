@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 
 import pytest
 
-from tidings.compose.mime import compose, personalize
-from tidings.compose.options import parse_send_form
+from tests.compose import helpers
+from tests.compose.helpers import read
+from tidings.compose.mime import personalize
 from tidings.core.model import Composed, RecipientCopy, Upload
 from tidings.errors import BadRequest
 
 NOW = 1_764_720_000.0 - 3600
 Fields = list[tuple[str, str | Upload]]
-
-
-def build(fields: Fields) -> Composed:
-    req = parse_send_form(
-        fields,
-        mime=False,
-        max_recipients=1000,
-        max_message_bytes=25 * 1024 * 1024,
-        max_schedule_days=7,
-        now=NOW,
-    )
-    return compose(req, domain="example.com", now=NOW)
-
-
-def read(mime: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(mime)
 
 
 def part(msg: EmailMessage, ctype: str) -> EmailMessage:
@@ -304,3 +287,7 @@ def test_from_with_placeholders_shows_what_the_copy_carries() -> None:
     ]
     for copy in c.recipients:
         assert str(read(personalize(c.mime, copy))["From"]) == copy.headers["from"]
+
+
+def build(fields: Fields) -> Composed:
+    return helpers.build(fields, now=NOW)

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import json
 import random
-from email import policy
 from email.header import decode_header, make_header
-from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
 
 import pytest
 
+from tests.compose.helpers import build, read
 from tidings.compose.headers import (
     address_header,
     param,
     unstructured,
     variables_header,
 )
-from tidings.compose.mime import compose
-from tidings.compose.options import parse_send_form
-from tidings.core.model import Address, Composed, Upload
+from tidings.core.model import Address, Upload
 from tidings.errors import BadRequest
 
-NOW = 1_764_720_000.0
 # Pieces random values are made of: words, long runs, blanks, non-ASCII, look-alikes of
 # encoded words, JSON and MIME specials.
 _BITS = [
@@ -66,25 +62,9 @@ def random_text(rng: random.Random, *, longest: int = 4000) -> str:
     return "".join(out)[: rng.randint(1, target)]
 
 
-def read(mime: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(mime)
-
-
 def assert_lines_fit(data: bytes) -> None:
     longest = max(len(line) for line in data.split(b"\r\n"))
     assert longest <= 998, f"a line of {longest} octets"
-
-
-def build(fields: list[tuple[str, str | Upload]]) -> Composed:
-    req = parse_send_form(
-        fields,
-        mime=False,
-        max_recipients=1000,
-        max_message_bytes=25 * 1024 * 1024,
-        max_schedule_days=7,
-        now=NOW,
-    )
-    return compose(req, domain="example.com", now=NOW)
 
 
 SEEDS = range(150)

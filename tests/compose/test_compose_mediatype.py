@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 
 import pytest
 
+from tests.compose.helpers import read
 from tidings.compose.mediatype import for_file
 from tidings.compose.mime import compose, personalize
 from tidings.compose.options import parse_send_form
@@ -33,10 +33,6 @@ def build(*files: tuple[str, Upload], extra: tuple[tuple[str, str], ...] = ()) -
         now=NOW,
     )
     return compose(req, domain="example.com", now=NOW)
-
-
-def read(mime: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(mime)
 
 
 def raw_parts(mime: bytes) -> list[tuple[str, bytes]]:

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
-from tidings.compose.mime import compose, personalize
-from tidings.compose.options import parse_send_form
-from tidings.core.model import Composed, Upload
+from tests.compose.helpers import build, read
+from tidings.compose.mime import personalize
+from tidings.core.model import Upload
 from tidings.errors import TooLarge
 
-NOW = 1_764_720_000.0
 Fields = list[tuple[str, str | Upload]]
-
-
-def build(fields: Fields, **kw: Any) -> Composed:
-    req = parse_send_form(
-        fields,
-        mime=False,
-        max_recipients=1000,
-        max_message_bytes=25 * 1024 * 1024,
-        max_schedule_days=7,
-        now=NOW,
-    )
-    return compose(req, domain="example.com", now=NOW, **kw)
-
-
-def read(mime: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(mime)
 
 
 def head_of(mime: bytes) -> bytes:

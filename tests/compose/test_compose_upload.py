@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 
 import pytest
 
+from tests.compose.helpers import read
 from tidings.compose.mime import compose_mime, personalize
 from tidings.compose.options import parse_send_form
 from tidings.core.model import Composed, Upload
@@ -67,10 +65,6 @@ def build(data: bytes, *extra: tuple[str, str | Upload], limit: int = 25 << 20) 
         now=NOW,
     )
     return compose_mime(req, domain="example.com", now=NOW, max_message_bytes=limit)
-
-
-def read(mime: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(mime)
 
 
 def test_simple_upload_gets_headers_and_keeps_body() -> None:
