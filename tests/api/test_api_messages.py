@@ -100,13 +100,10 @@ async def test_stored_message_is_served_at_storage_url(
     assert missing.json() == {"message": "Message not found"}
 
 
-async def test_stored_message_with_an_unknown_charset_is_served(
-    client: httpx.AsyncClient, account: Account
-) -> None:
-    mime = (
-        b"From: a@example.org\r\nTo: env@example.org\r\nSubject: odd\r\n"
-        b"Content-Type: text/plain; charset=x-bogus\r\n\r\nplain words\r\n"
-    )
+async def _mime_accepted(
+    client: httpx.AsyncClient, account: Account, mime: bytes
+) -> dict[str, Any]:
+    """Send ``mime`` through ``messages.mime`` to env@example.org; its ``accepted`` event."""
     files = [("message", ("m.eml", mime, "message/rfc822"))]
     r = await client.post(
         f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}, files=files
@@ -115,6 +112,17 @@ async def test_stored_message_with_an_unknown_charset_is_served(
     (acc,) = await events_for(
         client, account.domain, want=1, event="accepted", **{"message-id": r.json()["id"][1:-1]}
     )
+    return acc
+
+
+async def test_stored_message_with_an_unknown_charset_is_served(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    mime = (
+        b"From: a@example.org\r\nTo: env@example.org\r\nSubject: odd\r\n"
+        b"Content-Type: text/plain; charset=x-bogus\r\n\r\nplain words\r\n"
+    )
+    acc = await _mime_accepted(client, account, mime)
     got = await client.get(acc["storage"]["url"])
     assert got.status_code == 200, got.text
     assert got.json()["body-plain"].strip() == "plain words"
@@ -569,12 +577,7 @@ async def test_stored_message_with_headers_the_parser_cannot_read(
         b"From: a@example.org\r\nTo: env@example.org\r\nSubject: odd\r\n"
         b'Message-ID: <[x]@y>\r\nSender: g:;<>\r\nResent-From: g:;"\r\n\r\nbody\r\n'
     )
-    files = [("message", ("m.eml", mime, "message/rfc822"))]
-    r = await client.post(
-        f"/v3/{account.domain}/messages.mime", data={"to": "env@example.org"}, files=files
-    )
-    assert r.status_code == 200, r.text
-    (acc,) = await events_for(client, account.domain, want=1, event="accepted")
+    acc = await _mime_accepted(client, account, mime)
     for accept in ("application/json", "message/rfc2822"):
         got = await client.get(acc["storage"]["url"], headers={"Accept": accept})
         assert got.status_code == 200, got.text
