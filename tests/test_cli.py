@@ -77,6 +77,9 @@ def test_demo_prints_key_only_once(tmp_path: Path) -> None:
     first = run(tmp_path, "demo")
     assert first.returncode == 0, first.stderr
     assert "demo.tidings.test" in first.stdout and "key-" in first.stdout
+    # the README's three curl lines: send, events, capture
+    for path in ("/messages", "/events", "/capture"):
+        assert f"/v3/demo.tidings.test{path}" in first.stdout, path
     second = run(tmp_path, "demo")
     assert "key-" not in second.stdout
 

@@ -257,6 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"-F from='Demo <demo@{domain}>' -F to=you@example.com -F subject=Hello -F text=Hi"
     )
     print(f"  curl -s --user 'api:{key}' {base}/v3/{domain}/events")
+    print(f"  curl -s --user 'api:{key}' {base}/v3/{domain}/capture")
     return 0
 
 

@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     dkim_selector: str = Field("s1", description="DKIM selector for new domains.")
     dkim_key_bits: int = Field(2048, description="RSA size of new DKIM keys (1024 or 2048).")
     dns_nameservers: str = Field(
-        "", description="Comma-separated host[:port] resolvers for DNS checks; empty: system."
+        "", description="Comma-separated IP[:port] resolvers for DNS checks; empty: system."
     )
     worker_concurrency: int = Field(64, description="Deliveries a worker process runs at once.")
     worker_poll_seconds: float = Field(0.5, description="Idle poll interval of workers.")
