@@ -173,9 +173,10 @@ class Settings(BaseSettings):
     @field_validator("dns_nameservers")
     @classmethod
     def _nameservers(cls, v: str) -> str:
-        from tidings.domains.verify import parse_nameservers
+        if v.strip():  # imported only then: dnspython costs every process memory
+            from tidings.domains.verify import parse_nameservers
 
-        parse_nameservers(v)  # raises with the reason
+            parse_nameservers(v)  # raises with the reason
         return v
 
     @field_validator("dkim_key_bits")

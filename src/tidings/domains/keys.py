@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 #: The RSA sizes we hand out; Mailgun offers the same two (``dkim_key_size``).
 KEY_SIZES = (1024, 2048)
 
@@ -28,6 +25,11 @@ def generate_dkim_key(bits: int) -> tuple[str, str]:
     """
     if bits not in KEY_SIZES:
         raise ValueError(f"DKIM key size must be one of {KEY_SIZES}, not {bits}")
+    # Imported here: ``cryptography`` adds about 11 MB to a process, and a server process
+    # that never adds a domain never needs it (this module is loaded for ``dkim_txt_value``).
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=_PUBLIC_EXPONENT, key_size=bits)
     private_pem = key.private_bytes(
         encoding=serialization.Encoding.PEM,
