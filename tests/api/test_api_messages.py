@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import BASE_URL, Account, sending_key_client
 from tests.support.polling import events_for
@@ -636,3 +638,27 @@ async def test_mime_upload_message_id_is_kept_or_replaced(
     raw = (await client.get(f"/v3/{account.domain}/capture/{listed[0]['id']}")).content
     ids_in_raw = [ln for ln in raw.split(b"\r\n") if ln.lower().startswith(b"message-id:")]
     assert ids_in_raw == [f"Message-ID: <{mid}>".encode()]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has no server
+async def test_sends_go_on_after_the_database_drops_its_connections(
+    client: httpx.AsyncClient, account: Account, runtime: Runtime
+) -> None:
+    """PostgreSQL restarted (here: every connection of ours terminated): the pooled
+    connections are dead, and sends right after still answer 200 and are delivered."""
+    ok = await client.post(f"/v3/{account.domain}/messages", data=form(to="before@example.org"))
+    assert ok.status_code == 200, ok.text
+    await events_for(client, account.domain, want=1, event="delivered")
+    async with runtime.engine.connect() as conn:
+        await conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with contextlib.suppress(DBAPIError):  # this connection goes too
+            await conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+    for i in range(5):
+        r = await client.post(
+            f"/v3/{account.domain}/messages", data=form(to=f"after{i}@example.org")
+        )
+        assert r.status_code == 200, r.text
+    await events_for(client, account.domain, want=6, event="delivered")
