@@ -58,15 +58,16 @@ def describe(mime: bytes, meta: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(msg, EmailMessage)
     headers = [[k, _value(msg, k, v)] for k, v in msg.raw_items()]
     out: dict[str, Any] = {_key(k): v for k, v in headers if k.lower() != "x-mailgun-tag"}
+    html, plain = _body(msg, "html"), _body(msg, "plain")
     out.update(
         {
             "X-Mailgun-Tag": ", ".join(meta.get("tags", [])),
             "sender": meta.get("envelope-sender", ""),
             "recipients": ", ".join(meta.get("recipients", [])),
-            "body-html": _body(msg, "html"),
-            "body-plain": _body(msg, "plain"),
-            "stripped-html": _body(msg, "html"),
-            "stripped-text": _body(msg, "plain"),
+            "body-html": html,
+            "body-plain": plain,
+            "stripped-html": html,
+            "stripped-text": plain,
             "stripped-signature": "",
             "message-headers": headers,
             "attachments": meta.get("attachments", []),
